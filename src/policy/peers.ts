@@ -1,0 +1,67 @@
+import type { NetworkPolicy, Peer, Pod } from '../model/types.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
+import { type Endpoint, selectablePod } from './endpoint.js';
+import { ipBlockContains } from './ipblock.js';
+import { selectorMatches } from './selector.js';
+
+/** Why a peer did not match an endpoint: what explain shows as "what did not match". */
+export type PeerMismatch =
+  | { readonly kind: 'not-a-pod' } // pod peers never match external hosts or hostNetwork pods
+  | { readonly kind: 'other-namespace'; readonly expected: string } // no namespaceSelector: policy's own namespace
+  | { readonly kind: 'namespace-labels' }
+  | { readonly kind: 'pod-labels' }
+  | { readonly kind: 'outside-cidr' }
+  | { readonly kind: 'in-except'; readonly except: string };
+
+export function namespaceMatches(snapshot: Snapshot, policy: NetworkPolicy, peer: Peer & { kind: 'pods' }, pod: Pod): boolean {
+  if (!peer.namespaceSelector) return pod.namespace === policy.namespace;
+  return selectorMatches(peer.namespaceSelector, snapshot.namespace(pod.namespace).labels);
+}
+
+/** Whether a pod (not hostNetwork) is one of the pods a `pods` peer of `policy` names. */
+export function podPeerMatches(snapshot: Snapshot, policy: NetworkPolicy, peer: Peer & { kind: 'pods' }, pod: Pod): boolean {
+  if (pod.hostNetwork) return false;
+  if (!namespaceMatches(snapshot, policy, peer, pod)) return false;
+  return !peer.podSelector || selectorMatches(peer.podSelector, pod.labels);
+}
+
+export function peerMatches(snapshot: Snapshot, policy: NetworkPolicy, peer: Peer, endpoint: Endpoint): boolean {
+  if (peer.kind === 'ipBlock') return ipBlockContains(peer.ipBlock, endpoint.ip);
+  const pod = selectablePod(endpoint);
+  return pod !== undefined && podPeerMatches(snapshot, policy, peer, pod);
+}
+
+/** The reason a peer does not match, or undefined when it does. Mirrors peerMatches exactly. */
+export function peerMismatch(
+  snapshot: Snapshot,
+  policy: NetworkPolicy,
+  peer: Peer,
+  endpoint: Endpoint,
+): PeerMismatch | undefined {
+  if (peer.kind === 'ipBlock') {
+    if (ipBlockContains(peer.ipBlock, endpoint.ip)) return undefined;
+    const except = peer.ipBlock.except.find((e) => ipBlockContains({ cidr: e, except: [] }, endpoint.ip));
+    return except ? { kind: 'in-except', except } : { kind: 'outside-cidr' };
+  }
+  const pod = selectablePod(endpoint);
+  if (!pod) return { kind: 'not-a-pod' };
+  if (!namespaceMatches(snapshot, policy, peer, pod)) {
+    return peer.namespaceSelector ? { kind: 'namespace-labels' } : { kind: 'other-namespace', expected: policy.namespace };
+  }
+  if (peer.podSelector && !selectorMatches(peer.podSelector, pod.labels)) return { kind: 'pod-labels' };
+  return undefined;
+}
+
+/** Every pod a `pods` peer names, across the namespaces it selects. Used by the compiler to fill peer sets. */
+export function podsMatchingPeer(snapshot: Snapshot, policy: NetworkPolicy, peer: Peer & { kind: 'pods' }): Pod[] {
+  const namespaces = peer.namespaceSelector
+    ? [...snapshot.namespaces.values()].filter((ns) => selectorMatches(peer.namespaceSelector!, ns.labels)).map((ns) => ns.name)
+    : [policy.namespace];
+  const pods: Pod[] = [];
+  for (const ns of namespaces) {
+    for (const pod of snapshot.podsInNamespace(ns)) {
+      if (!pod.hostNetwork && (!peer.podSelector || selectorMatches(peer.podSelector, pod.labels))) pods.push(pod);
+    }
+  }
+  return pods;
+}

@@ -1,0 +1,62 @@
+import type { PolicyPort, Pod, Protocol } from '../model/types.js';
+
+/** A concrete port range a policy port means for one destination: inclusive, one protocol. */
+export interface PortRange {
+  readonly protocol: Protocol;
+  readonly first: number;
+  readonly last: number;
+}
+
+export type PortResolution =
+  | { readonly kind: 'range'; readonly range: PortRange }
+  /** `port` absent: every port of the protocol. */
+  | { readonly kind: 'all-ports'; readonly protocol: Protocol }
+  /** A named port the destination does not declare (or an external destination): matches nothing. */
+  | { readonly kind: 'unresolved'; readonly name: string; readonly protocol: Protocol };
+
+/**
+ * What a policy port means for a destination. Named ports resolve against the destination pod's container ports
+ * (name and protocol must both match), so one rule can mean different numbers on different pods.
+ */
+export function resolvePolicyPort(policyPort: PolicyPort, destination: Pod | undefined): PortResolution {
+  const { protocol, port } = policyPort;
+  if (port === undefined) return { kind: 'all-ports', protocol };
+  if (typeof port === 'number') {
+    return { kind: 'range', range: { protocol, first: port, last: policyPort.endPort ?? port } };
+  }
+  const declared = destination?.ports.find((p) => p.name === port && p.protocol === protocol);
+  if (!declared) return { kind: 'unresolved', name: port, protocol };
+  return { kind: 'range', range: { protocol, first: declared.containerPort, last: declared.containerPort } };
+}
+
+export function portResolutionMatches(resolution: PortResolution, port: number, protocol: Protocol): boolean {
+  switch (resolution.kind) {
+    case 'all-ports':
+      return resolution.protocol === protocol;
+    case 'range':
+      return resolution.range.protocol === protocol && port >= resolution.range.first && port <= resolution.range.last;
+    case 'unresolved':
+      return false;
+    default: {
+      const unreachable: never = resolution;
+      return unreachable;
+    }
+  }
+}
+
+/**
+ * Index of the first `ports` entry that admits (port, protocol) on this destination; `null` when the list is empty
+ * (every port); `-1` when none does.
+ */
+export function matchingPortIndex(
+  ports: readonly PolicyPort[],
+  destination: Pod | undefined,
+  port: number,
+  protocol: Protocol,
+): number | null {
+  if (ports.length === 0) return null;
+  for (let i = 0; i < ports.length; i++) {
+    if (portResolutionMatches(resolvePolicyPort(ports[i]!, destination), port, protocol)) return i;
+  }
+  return -1;
+}

@@ -1,0 +1,115 @@
+import type { Direction, NetworkPolicy, Pod, Rule } from '../model/types.js';
+import { policyKey } from '../model/types.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
+import { type Connection, type Endpoint, selectablePod } from './endpoint.js';
+import { isolatingPolicies } from './isolation.js';
+import { peerMatches } from './peers.js';
+import { matchingPortIndex } from './ports.js';
+
+/** A rule that admits a connection: policy, direction, rule index, and which peer and port entry matched. */
+export interface RuleRef {
+  readonly policy: string;
+  readonly direction: Direction;
+  readonly rule: number;
+  /** Index in `from`/`to`; null when the list is empty (every peer). */
+  readonly peer: number | null;
+  /** Index in `ports`; null when the list is empty (every port). */
+  readonly port: number | null;
+}
+
+/** The verdict for one direction of a connection, with its reason. */
+export type DirectionVerdict =
+  /** No policy selects the pod for this direction. */
+  | { readonly allowed: true; readonly reason: 'not-isolated' }
+  /** This side is not a selectable pod, so no policy applies to it. */
+  | { readonly allowed: true; readonly reason: 'not-a-pod'; readonly endpoint: 'external' | 'host-network' }
+  /** A pod talking to itself never leaves its network namespace. */
+  | { readonly allowed: true; readonly reason: 'loopback' }
+  /** Traffic from the pod's own node (kubelet probes) is always allowed. */
+  | { readonly allowed: true; readonly reason: 'node-local' }
+  | {
+      readonly allowed: true;
+      readonly reason: 'rule';
+      readonly isolatedBy: readonly string[];
+      readonly rules: readonly RuleRef[];
+    }
+  | { readonly allowed: false; readonly reason: 'isolated'; readonly isolatedBy: readonly string[] };
+
+export interface ConnectionVerdict {
+  /** Egress allowed at the source AND ingress allowed at the destination. */
+  readonly allowed: boolean;
+  readonly egress: DirectionVerdict;
+  readonly ingress: DirectionVerdict;
+}
+
+export function connectionVerdict(snapshot: Snapshot, conn: Connection): ConnectionVerdict {
+  const egress = directionVerdict(snapshot, conn, 'egress');
+  const ingress = directionVerdict(snapshot, conn, 'ingress');
+  return { allowed: egress.allowed && ingress.allowed, egress, ingress };
+}
+
+/** The endpoint whose policies decide `direction`, and the other one (the peer). */
+export function sides(conn: Connection, direction: Direction): { subject: Endpoint; peer: Endpoint } {
+  return direction === 'egress' ? { subject: conn.from, peer: conn.to } : { subject: conn.to, peer: conn.from };
+}
+
+/** The destination pod, against which named ports resolve (in both directions). */
+export function destinationPod(conn: Connection): Pod | undefined {
+  return conn.to.kind === 'pod' ? conn.to.pod : undefined;
+}
+
+export function directionVerdict(snapshot: Snapshot, conn: Connection, direction: Direction): DirectionVerdict {
+  const { subject, peer } = sides(conn, direction);
+  const pod = selectablePod(subject);
+  if (!pod) return { allowed: true, reason: 'not-a-pod', endpoint: subject.kind === 'pod' ? 'host-network' : 'external' };
+  if (peer.kind === 'pod' && peer.pod === pod) return { allowed: true, reason: 'loopback' };
+  if (direction === 'ingress' && isFromOwnNode(peer, pod)) return { allowed: true, reason: 'node-local' };
+
+  const policies = isolatingPolicies(snapshot, pod, direction);
+  if (policies.length === 0) return { allowed: true, reason: 'not-isolated' };
+
+  const rules: RuleRef[] = [];
+  for (const policy of policies) {
+    const list = rulesOf(policy, direction);
+    for (let i = 0; i < list.length; i++) {
+      const ref = ruleAdmits(snapshot, policy, direction, i, conn);
+      if (ref) rules.push(ref);
+    }
+  }
+  const isolatedBy = policies.map(policyKey);
+  return rules.length > 0 ? { allowed: true, reason: 'rule', isolatedBy, rules } : { allowed: false, reason: 'isolated', isolatedBy };
+}
+
+export function rulesOf(policy: NetworkPolicy, direction: Direction): readonly Rule[] {
+  return direction === 'ingress' ? policy.ingress : policy.egress;
+}
+
+/** Whether rule `index` of `policy` admits the connection in `direction`; the matching peer and port when it does. */
+export function ruleAdmits(
+  snapshot: Snapshot,
+  policy: NetworkPolicy,
+  direction: Direction,
+  index: number,
+  conn: Connection,
+): RuleRef | undefined {
+  const rule = rulesOf(policy, direction)[index];
+  if (!rule) return undefined;
+  const port = matchingPortIndex(rule.ports, destinationPod(conn), conn.port, conn.protocol);
+  if (port === -1) return undefined;
+  const { peer } = sides(conn, direction);
+  let peerIndex: number | null = null;
+  if (rule.peers.length > 0) {
+    peerIndex = rule.peers.findIndex((p) => peerMatches(snapshot, policy, p, peer));
+    if (peerIndex === -1) return undefined;
+  }
+  return { policy: policyKey(policy), direction, rule: index, peer: peerIndex, port };
+}
+
+function isFromOwnNode(peer: Endpoint, pod: Pod): boolean {
+  return (
+    peer.kind === 'pod' &&
+    peer.pod.hostNetwork &&
+    peer.pod.nodeName !== undefined &&
+    peer.pod.nodeName === pod.nodeName
+  );
+}
