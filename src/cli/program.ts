@@ -1,0 +1,98 @@
+import { Command, CommanderError, Option } from 'commander';
+import { UsageError, addressEndpoints, findPod, parseIP, parseProbe, resolveEndpoint } from './args.js';
+import { explainConnection, explainPod } from './explain.js';
+import { type ManifestOptions, formatValidationError, loadSnapshot } from './manifests.js';
+import { renderJson, renderTable, simulate } from './simulate.js';
+import { connectionVerdict } from '../policy/index.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function manifestOptions(command: Command): Command {
+  return command
+    .option('-f, --filename <path>', 'manifest file or directory (repeatable), YAML or JSON', collect, [])
+    .option('-n, --namespace <ns>', 'namespace of objects that name none', 'default')
+    .option('--pod-cidr <cidr>', 'where pods without status.podIPs get addresses (repeatable; default 10.244.0.0/16 and fd00:10:244::/48)', collect, []);
+}
+
+interface CommonFlags {
+  filename: string[];
+  namespace: string;
+  podCidr: string[];
+}
+
+function toManifestOptions(flags: CommonFlags): ManifestOptions {
+  return { file: flags.filename, namespace: flags.namespace, podCidr: flags.podCidr };
+}
+
+async function loadReporting(flags: CommonFlags) {
+  const loaded = await loadSnapshot(toManifestOptions(flags));
+  for (const error of loaded.errors) process.stderr.write(`${formatValidationError(error)}\n`);
+  return loaded;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('bulkhead')
+    .description('Kubernetes NetworkPolicy enforcer: simulate, explain and lint policies; enforce them with nftables')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text.split('\n')[0] + '\n') });
+
+  manifestOptions(program.command('simulate'))
+    .description('print the reachability matrix of every pod pair (and external IPs) for each probe')
+    .option('--probe <port/proto>', 'probe this port on every destination (repeatable); default: each destination\'s declared ports', collect, [])
+    .option('--to-ip <ip>', 'also probe this external address from every pod (repeatable; needs --probe)', collect, [])
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (flags: CommonFlags & { probe: string[]; toIp: string[]; output: 'table' | 'json' }) => {
+      const probes = flags.probe.map(parseProbe);
+      const externalIPs = flags.toIp.map(parseIP);
+      if (externalIPs.length > 0 && probes.length === 0) {
+        throw new UsageError('--to-ip needs at least one --probe: external hosts declare no ports');
+      }
+      const { snapshot } = await loadReporting(flags);
+      const results = simulate(snapshot, { probes, externalIPs });
+      process.stdout.write(`${flags.output === 'json' ? renderJson(results) : renderTable(results)}\n`);
+    });
+
+  manifestOptions(program.command('explain'))
+    .description('explain why a connection is allowed or denied (FROM TO PORT/PROTO), or what applies to a pod (pod NS/NAME)')
+    .argument('<args...>', 'FROM TO PORT/PROTO (ns/pod or IP), or: pod NS/NAME')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (args: string[], flags: CommonFlags & { output: 'text' | 'json' }) => {
+      const { snapshot } = await loadReporting(flags);
+      if (args[0] === 'pod') {
+        if (args.length !== 2) throw new UsageError('usage: bulkhead explain -f PATH pod NAMESPACE/NAME');
+        process.stdout.write(`${explainPod(snapshot, findPod(snapshot, args[1]!, flags.namespace))}\n`);
+        return;
+      }
+      if (args.length !== 3) throw new UsageError('usage: bulkhead explain -f PATH FROM TO PORT/PROTO');
+      const probe = parseProbe(args[2]!);
+      const endpoints = addressEndpoints(
+        resolveEndpoint(snapshot, args[0]!, flags.namespace),
+        resolveEndpoint(snapshot, args[1]!, flags.namespace),
+      );
+      const conn = { ...endpoints, ...probe };
+      const output =
+        flags.output === 'json'
+          ? JSON.stringify({ from: args[0], to: args[1], ...probe, ...connectionVerdict(snapshot, conn) }, null, 2)
+          : explainConnection(snapshot, conn);
+      process.stdout.write(`${output}\n`);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof UsageError) {
+      process.stderr.write(`bulkhead: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`bulkhead: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+

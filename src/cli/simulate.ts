@@ -1,0 +1,133 @@
+import type { Pod, Protocol } from '../model/types.js';
+import { podKey } from '../model/types.js';
+import { type ConnectionVerdict, type Endpoint, connectionVerdict, ipFamily } from '../policy/index.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
+
+export interface Probe {
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
+/** One row of `simulate -o json`: a stable contract. `to` is the IP for external hosts. */
+export interface SimulationResult extends ConnectionVerdict {
+  readonly from: string;
+  readonly to: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
+export interface SimulationInput {
+  /** Explicit probes for every destination; when empty, each destination's declared container ports. */
+  readonly probes: readonly Probe[];
+  readonly externalIPs: readonly string[];
+}
+
+export function probeName(probe: Probe): string {
+  return `${probe.port}/${probe.protocol}`;
+}
+
+function compareProbes(a: Probe, b: Probe): number {
+  return a.protocol.localeCompare(b.protocol) || a.port - b.port;
+}
+
+/** The probes a destination is tested on. External hosts declare nothing, so they need explicit probes. */
+export function probesFor(destination: Pod | undefined, input: SimulationInput): Probe[] {
+  if (input.probes.length > 0) return [...input.probes];
+  if (!destination) return [];
+  const seen = new Map<string, Probe>();
+  for (const p of destination.ports) seen.set(`${p.containerPort}/${p.protocol}`, { port: p.containerPort, protocol: p.protocol });
+  return [...seen.values()].sort(compareProbes);
+}
+
+export function sortedPods(snapshot: Snapshot): Pod[] {
+  return [...snapshot.pods].sort((a, b) => podKey(a).localeCompare(podKey(b)));
+}
+
+/** The addresses a connection between two pods uses: the first family both have, IPv4 first. */
+export function podAddresses(from: Pod, to: Pod): { fromIP: string; toIP: string } | undefined {
+  for (const family of [4, 6] as const) {
+    const fromIP = from.ips.find((ip) => ipFamily(ip) === family);
+    const toIP = to.ips.find((ip) => ipFamily(ip) === family);
+    if (fromIP && toIP) return { fromIP, toIP };
+  }
+  return undefined;
+}
+
+export function podEndpoint(pod: Pod, ip: string): Endpoint {
+  return { kind: 'pod', pod, ip };
+}
+
+/** The reachability matrix as results: every pod pair (and pod -> each external IP) for each probe. */
+export function simulate(snapshot: Snapshot, input: SimulationInput): SimulationResult[] {
+  const pods = sortedPods(snapshot);
+  const results: SimulationResult[] = [];
+  for (const from of pods) {
+    for (const to of pods) {
+      const addresses = podAddresses(from, to);
+      if (!addresses) continue;
+      for (const probe of probesFor(to, input)) {
+        const conn = { from: podEndpoint(from, addresses.fromIP), to: podEndpoint(to, addresses.toIP), ...probe };
+        results.push({ from: podKey(from), to: podKey(to), ...probe, ...connectionVerdict(snapshot, conn) });
+      }
+    }
+    for (const ip of input.externalIPs) {
+      const fromIP = from.ips.find((a) => ipFamily(a) === ipFamily(ip));
+      if (!fromIP) continue;
+      for (const probe of input.probes) {
+        const conn = { from: podEndpoint(from, fromIP), to: { kind: 'external', ip } as const, ...probe };
+        results.push({ from: podKey(from), to: ip, ...probe, ...connectionVerdict(snapshot, conn) });
+      }
+    }
+  }
+  return results;
+}
+
+export function renderJson(results: readonly SimulationResult[]): string {
+  const ordered = results.map(({ from, to, port, protocol, allowed, egress, ingress }) => ({
+    from,
+    to,
+    port,
+    protocol,
+    allowed,
+    egress,
+    ingress,
+  }));
+  return JSON.stringify({ results: ordered }, null, 2);
+}
+
+/**
+ * One matrix per probe: rows are sources, columns destinations, numbered with a legend so the table stays
+ * readable at dozens of pods. `.` allowed, `X` denied, `-` not probed (the destination does not declare the port).
+ */
+export function renderTable(results: readonly SimulationResult[]): string {
+  const probes = new Map<string, Probe>();
+  for (const r of results) probes.set(probeName(r), { port: r.port, protocol: r.protocol });
+  const sources = unique(results.map((r) => r.from));
+  const destinations = unique(results.map((r) => r.to));
+  const cell = new Map(results.map((r) => [`${probeName(r)} ${r.from} ${r.to}`, r.allowed]));
+
+  const width = String(destinations.length).length;
+  const nameWidth = Math.max(...sources.map((s) => s.length), 4);
+  const out: string[] = ['Destinations:'];
+  destinations.forEach((d, i) => out.push(`  ${String(i + 1).padStart(width)}  ${d}`));
+  out.push('', "Legend: '.' allowed  'X' denied  '-' not probed (port not declared by the destination)");
+  for (const probe of [...probes.values()].sort(compareProbes)) {
+    const name = probeName(probe);
+    out.push('', `Probe ${name}`);
+    out.push(`${'from \\ to'.padEnd(nameWidth)}  ${destinations.map((_, i) => String(i + 1).padStart(width)).join(' ')}`);
+    for (const from of sources) {
+      const marks = destinations.map((to) => {
+        const allowed = cell.get(`${name} ${from} ${to}`);
+        return (allowed === undefined ? '-' : allowed ? '.' : 'X').padStart(width);
+      });
+      out.push(`${from.padEnd(nameWidth)}  ${marks.join(' ')}`);
+    }
+  }
+  const denied = results.filter((r) => !r.allowed).length;
+  out.push('', `${results.length} connections: ${results.length - denied} allowed, ${denied} denied`);
+  return out.join('\n');
+}
+
+function unique(items: readonly string[]): string[] {
+  return [...new Set(items)];
+}
