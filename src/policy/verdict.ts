@@ -25,7 +25,10 @@ export type DirectionVerdict =
   | { readonly allowed: true; readonly reason: 'not-a-pod'; readonly endpoint: 'external' | 'host-network' }
   /** A pod talking to itself never leaves its network namespace. */
   | { readonly allowed: true; readonly reason: 'loopback' }
-  /** Traffic from the pod's own node (kubelet probes) is always allowed. */
+  /**
+   * Traffic to and from the pod's own node is always allowed (API reference: "regardless of the IP address of the
+   * Pod or the node"); the node is seen here as its hostNetwork pods. It never crosses the forward hook either.
+   */
   | { readonly allowed: true; readonly reason: 'node-local' }
   | {
       readonly allowed: true;
@@ -63,7 +66,7 @@ export function directionVerdict(snapshot: Snapshot, conn: Connection, direction
   const pod = selectablePod(subject);
   if (!pod) return { allowed: true, reason: 'not-a-pod', endpoint: subject.kind === 'pod' ? 'host-network' : 'external' };
   if (peer.kind === 'pod' && peer.pod === pod) return { allowed: true, reason: 'loopback' };
-  if (direction === 'ingress' && isFromOwnNode(peer, pod)) return { allowed: true, reason: 'node-local' };
+  if (isOwnNode(peer, pod)) return { allowed: true, reason: 'node-local' };
 
   const policies = isolatingPolicies(snapshot, pod, direction);
   if (policies.length === 0) return { allowed: true, reason: 'not-isolated' };
@@ -105,7 +108,7 @@ export function ruleAdmits(
   return { policy: policyKey(policy), direction, rule: index, peer: peerIndex, port };
 }
 
-function isFromOwnNode(peer: Endpoint, pod: Pod): boolean {
+function isOwnNode(peer: Endpoint, pod: Pod): boolean {
   return (
     peer.kind === 'pod' &&
     peer.pod.hostNetwork &&

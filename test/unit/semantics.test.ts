@@ -364,6 +364,8 @@ describe('hostNetwork pods, external hosts, loopback and the own node', () => {
     { name: 'loopback at the other IP of a dual-stack pod', policies: [denyAllProd], from: at(web, 'fd00::10'), to: at(web, 'fd00::10'), port: 8080, allowed: true },
     { name: "traffic from the pod's own node is allowed", policies: [denyAllProd], from: at(agentN1), to: at(web), port: 8080, allowed: true },
     { name: 'traffic from another node is not', policies: [denyAllProd], from: at(agentN2), to: at(web), port: 8080, allowed: false },
+    { name: "traffic to the pod's own node is allowed", policies: [denyAllProd], from: at(web), to: at(agentN1), port: 10250, allowed: true },
+    { name: 'traffic to another node is not', policies: [denyAllProd], from: at(web), to: at(agentN2), port: 10250, allowed: false },
     { name: 'an ordinary pod on the same node is not the node', policies: [denyAllProd], from: at(devTool), to: at(web), port: 8080, allowed: false },
   ]);
 
@@ -381,9 +383,9 @@ describe('hostNetwork pods, external hosts, loopback and the own node', () => {
     ]);
   });
 
-  it('reasons: node-local for the ingress side of own-node traffic', () => {
-    const v = verdictOf([denyAllProd], at(agentN1), at(web), 8080);
-    expect(v.ingress).toEqual({ allowed: true, reason: 'node-local' });
+  it('reasons: node-local for the pod side of own-node traffic, both ways', () => {
+    expect(verdictOf([denyAllProd], at(agentN1), at(web), 8080).ingress).toEqual({ allowed: true, reason: 'node-local' });
+    expect(verdictOf([denyAllProd], at(web), at(agentN1), 10250).egress).toEqual({ allowed: true, reason: 'node-local' });
   });
 
   it('a pod without a node is never node-local', () => {
