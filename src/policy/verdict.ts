@@ -96,7 +96,8 @@ export function ruleAdmits(
   conn: Connection,
 ): RuleRef | undefined {
   const rule = rulesOf(policy, direction)[index];
-  if (!rule) return undefined;
+  // An invalid policy fails closed whatever rules survived its parsing: it isolates and admits nothing.
+  if (!rule || policy.errors.length > 0) return undefined;
   const port = matchingPortIndex(rule.ports, destinationPod(conn), conn.port, conn.protocol);
   if (port === -1) return undefined;
   const { peer } = sides(conn, direction);

@@ -451,6 +451,16 @@ describe('invalid policies isolate and allow nothing', () => {
   it('directions outside its policyTypes stay open', () => {
     expect(verdictOf([invalid], at(web), at(api), 8000).egress).toEqual({ allowed: true, reason: 'not-isolated' });
   });
+  it('rules an invalid policy still carries admit nothing', () => {
+    const halfParsed = policy('prod/half', {
+      podSelector: webSelector(),
+      ingress: [rule()],
+      egress: [rule()],
+      errors: [{ object: 'NetworkPolicy prod/half', field: 'spec.egress[1].to[0].ipBlock.cidr', message: 'invalid CIDR' }],
+    });
+    expect(verdictOf([halfParsed], at(api), at(web), 8080).ingress).toEqual({ allowed: false, reason: 'isolated', isolatedBy: ['prod/half'] });
+    expect(verdictOf([halfParsed], at(web), at(api), 8000).egress).toEqual({ allowed: false, reason: 'isolated', isolatedBy: ['prod/half'] });
+  });
   it('other valid policies still admit through the union', () => {
     const allow = policy('prod/allow', { podSelector: webSelector(), ingress: [rule()] });
     expect(verdictOf([invalid, allow], at(api), at(web), 8080).allowed).toBe(true);
