@@ -6,3 +6,4 @@ export * from './isolation.js';
 export * from './peers.js';
 export * from './verdict.js';
 export * from './diagnose.js';
+export * from './destinations.js';

@@ -1,4 +1,4 @@
-import type { NetworkPolicy, Peer, Pod } from '../model/types.js';
+import type { Namespace, NetworkPolicy, Peer, Pod } from '../model/types.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { type Endpoint, selectablePod } from './endpoint.js';
 import { ipBlockContains } from './ipblock.js';
@@ -52,14 +52,18 @@ export function peerMismatch(
   return undefined;
 }
 
+/** The namespaces a `pods` peer draws its pods from: those its namespaceSelector matches, else the policy's own. */
+export function namespacesMatchingPeer(snapshot: Snapshot, policy: NetworkPolicy, peer: Peer & { kind: 'pods' }): Namespace[] {
+  const selector = peer.namespaceSelector;
+  if (!selector) return [snapshot.namespace(policy.namespace)];
+  return [...snapshot.namespaces.values()].filter((ns) => selectorMatches(selector, ns.labels));
+}
+
 /** Every pod a `pods` peer names, across the namespaces it selects. Used by the compiler to fill peer sets. */
 export function podsMatchingPeer(snapshot: Snapshot, policy: NetworkPolicy, peer: Peer & { kind: 'pods' }): Pod[] {
-  const namespaces = peer.namespaceSelector
-    ? [...snapshot.namespaces.values()].filter((ns) => selectorMatches(peer.namespaceSelector!, ns.labels)).map((ns) => ns.name)
-    : [policy.namespace];
   const pods: Pod[] = [];
-  for (const ns of namespaces) {
-    for (const pod of snapshot.podsInNamespace(ns)) {
+  for (const ns of namespacesMatchingPeer(snapshot, policy, peer)) {
+    for (const pod of snapshot.podsInNamespace(ns.name)) {
       if (!pod.hostNetwork && (!peer.podSelector || selectorMatches(peer.podSelector, pod.labels))) pods.push(pod);
     }
   }
