@@ -1,0 +1,28 @@
+// The compiler: snapshot + node -> desired nftables plan (data); two plans -> the smallest nft transaction.
+export { compilePlan, type CompileOptions, type CompileResult } from './compile.js';
+export { diffPlans, fullTransaction } from './diff.js';
+export type { PodBinding, PodRef } from './binding-table.js';
+export type { CompileProblem } from './problems.js';
+export {
+  BINDING_TABLE,
+  POLICY_TABLE,
+  counterNames,
+  type ChainPlan,
+  type CounterOwner,
+  type Plan,
+  type RulePlan,
+  type SetPlan,
+  type TablePlan,
+} from './plan.js';
+export {
+  isEmptyTransaction,
+  type Expression,
+  type NftCommand,
+  type NftObject,
+  type NftTransaction,
+  type SetElement,
+  type Statement,
+  type TableFamily,
+  type TableRef,
+} from './nft-json.js';
+export { dropCounterName, podChainName } from './names.js';

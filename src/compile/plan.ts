@@ -1,0 +1,76 @@
+import type { Direction } from '../model/types.js';
+import type { BaseChainHook, SetElement, SetKeyType, Statement, TableRef } from './nft-json.js';
+
+// A plan is the desired content of Bulkhead's tables as plain, sorted data: the same input gives a byte-identical
+// JSON.stringify, and diffPlans compares two plans without asking the kernel.
+
+export const POLICY_TABLE = { family: 'inet', name: 'bulkhead' } as const satisfies TableRef;
+export const BINDING_TABLE = { family: 'bridge', name: 'bulkhead' } as const satisfies TableRef;
+
+export interface RulePlan {
+  readonly expr: readonly Statement[];
+  readonly comment?: string;
+}
+
+export interface ChainPlan {
+  readonly name: string;
+  /** Present on base chains (attached to a netfilter hook); regular chains are only jumped to. */
+  readonly hook?: BaseChainHook;
+  readonly rules: readonly RulePlan[];
+}
+
+export interface SetPlan {
+  readonly name: string;
+  readonly type: SetKeyType | readonly SetKeyType[];
+  /** A verdict map: elements are `[key, verdict]`. */
+  readonly map?: 'verdict';
+  /** Elements are prefixes and ranges (flags interval). */
+  readonly interval: boolean;
+  /** Unique keys, sorted by elementKey. */
+  readonly elements: readonly SetElement[];
+}
+
+export interface TablePlan extends TableRef {
+  /** Named counter objects, sorted. */
+  readonly counters: readonly string[];
+  /** Sorted by name. */
+  readonly sets: readonly SetPlan[];
+  /** Sorted by name. */
+  readonly chains: readonly ChainPlan[];
+}
+
+export interface CounterOwner {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly direction: Direction;
+}
+
+export interface Plan {
+  readonly tables: readonly TablePlan[];
+  /** Every drop counter (they live in POLICY_TABLE) -> the pod and direction whose denied packets it counts. */
+  readonly counters: Readonly<Record<string, CounterOwner>>;
+}
+
+export function counterNames(plan: Plan): readonly string[] {
+  return Object.keys(plan.counters).sort();
+}
+
+/** What identifies an element within its set: the key alone (a map's verdict is its value). */
+export function elementKey(set: Pick<SetPlan, 'map'>, element: SetElement): string {
+  return JSON.stringify(set.map ? (element as readonly unknown[])[0] : element);
+}
+
+export function byName<T extends { readonly name: string }>(a: T, b: T): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** A set plan with duplicate keys dropped (first wins) and elements sorted, as Plan requires. */
+export function setPlan(definition: Omit<SetPlan, 'elements'>, elements: Iterable<SetElement>): SetPlan {
+  const byKey = new Map<string, SetElement>();
+  for (const element of elements) {
+    const key = elementKey(definition, element);
+    if (!byKey.has(key)) byKey.set(key, element);
+  }
+  const keys = [...byKey.keys()].sort();
+  return { ...definition, elements: keys.map((key) => byKey.get(key)!) };
+}

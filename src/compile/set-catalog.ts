@@ -1,0 +1,202 @@
+import type { IPBlock, LabelSelector, NetworkPolicy, Peer, Pod, Protocol } from '../model/types.js';
+import { type AddressRange, ipBlockContains, ipFamily, podsMatchingPeer, resolvePolicyPort } from '../policy/index.js';
+import { canonicalIP, type Snapshot } from '../snapshot/snapshot.js';
+import { sharedSetName } from './names.js';
+import type { Expression, SetElement } from './nft-json.js';
+import { type SetPlan, byName, setPlan } from './plan.js';
+
+/** A set of addresses of one family (alone, or first in a concatenation). */
+export interface FamilySet {
+  readonly family: 4 | 6;
+  readonly name: string;
+}
+
+/** A named port as a rule lists it: resolved per destination pod. */
+export interface NamedPort {
+  readonly name: string;
+  readonly protocol: Protocol;
+}
+
+/** Whose addresses a named-port set holds: the pods of a pod peer, the pods inside an ipBlock, or any pod. */
+export type NamedPortTarget =
+  | { readonly kind: 'pods'; readonly policy: NetworkPolicy; readonly peer: Peer & { kind: 'pods' } }
+  | { readonly kind: 'ipBlock'; readonly block: IPBlock; readonly ranges: readonly AddressRange[] }
+  | { readonly kind: 'any' };
+
+/**
+ * The shared sets of one compilation. A set is named by a hash of what defines its content (a peer's selectors,
+ * an ipBlock's addresses, named ports and their target), never by the policy or rule that asked for it, so every
+ * rule with the same peer shares one set, and pods coming and going change elements, never chains.
+ */
+export interface SetCatalog {
+  /** Twin sets (IPv4, IPv6) of the peer's pod addresses, both always present so any pod can join later. */
+  podPeer(policy: NetworkPolicy, peer: Peer & { kind: 'pods' }): FamilySet[];
+  /** An interval set of the ranges (all of one family). */
+  addressRanges(ranges: readonly AddressRange[], family: 4 | 6): string;
+  /**
+   * Sets of `address . inet_proto . inet_service` for each destination pod of the target and each named port
+   * it declares: twins, or only the family of an ipBlock target.
+   */
+  namedPorts(target: NamedPortTarget, ports: readonly NamedPort[]): FamilySet[];
+  /** Every set asked for so far, sorted by name. */
+  sets(): SetPlan[];
+}
+
+export function createSetCatalog(snapshot: Snapshot): SetCatalog {
+  const sets = new Map<string, SetPlan>();
+  const peerPods = new Map<string, readonly Pod[]>();
+  let podsDeclaringPorts: Map<string, Pod[]> | undefined;
+
+  const matchingPods = (policy: NetworkPolicy, peer: Peer & { kind: 'pods' }): readonly Pod[] => {
+    const key = podPeerKey(policy, peer);
+    let pods = peerPods.get(key);
+    if (!pods) {
+      pods = podsMatchingPeer(snapshot, policy, peer);
+      peerPods.set(key, pods);
+    }
+    return pods;
+  };
+
+  // Named ports towards an ipBlock or any destination resolve against whichever pod is there, hostNetwork
+  // pods included (as resolvePolicyPort does for such a destination); index once who declares what.
+  const podsDeclaring = (port: NamedPort): readonly Pod[] => {
+    if (!podsDeclaringPorts) {
+      podsDeclaringPorts = new Map();
+      for (const pod of snapshot.pods) {
+        for (const declared of pod.ports) {
+          if (declared.name === undefined) continue;
+          const key = namedPortKey({ name: declared.name, protocol: declared.protocol });
+          const declaring = podsDeclaringPorts.get(key);
+          if (declaring) declaring.push(pod);
+          else podsDeclaringPorts.set(key, [pod]);
+        }
+      }
+    }
+    return podsDeclaringPorts.get(namedPortKey(port)) ?? [];
+  };
+
+  const familySets = (
+    kind: 'peer' | 'nport',
+    key: string,
+    families: readonly (4 | 6)[],
+    type: (family: 4 | 6) => SetPlan['type'],
+    elements: (family: 4 | 6) => SetElement[],
+  ): FamilySet[] =>
+    families.map((family) => {
+      const name = sharedSetName(kind, family, key);
+      if (!sets.has(name)) sets.set(name, setPlan({ name, type: type(family), interval: false }, elements(family)));
+      return { family, name };
+    });
+
+  return {
+    podPeer(policy, peer) {
+      return familySets('peer', podPeerKey(policy, peer), [4, 6], addressType, (family) =>
+        matchingPods(policy, peer).flatMap((pod) => addressesOf(pod, family)),
+      );
+    },
+
+    addressRanges(ranges, family) {
+      const key = JSON.stringify(ranges);
+      const name = sharedSetName('cidr', family, key);
+      if (!sets.has(name)) {
+        sets.set(name, setPlan({ name, type: addressType(family), interval: true }, ranges.map(rangeElement)));
+      }
+      return name;
+    },
+
+    namedPorts(target, ports) {
+      const sortedPorts = [...new Map(ports.map((p) => [namedPortKey(p), p])).values()].sort((a, b) =>
+        namedPortKey(a) < namedPortKey(b) ? -1 : 1,
+      );
+      const key = JSON.stringify({ target: targetKey(target), ports: sortedPorts.map(namedPortKey) });
+      const destinations = (port: NamedPort): readonly Pod[] => {
+        switch (target.kind) {
+          case 'pods':
+            return matchingPods(target.policy, target.peer);
+          case 'ipBlock':
+          case 'any':
+            return podsDeclaring(port);
+          default: {
+            const unreachable: never = target;
+            return unreachable;
+          }
+        }
+      };
+      const admits = (ip: string): boolean => target.kind !== 'ipBlock' || ipBlockContains(target.block, ip);
+      const families = target.kind === 'ipBlock' ? [...new Set(target.ranges.map((r) => r.family))] : ([4, 6] as const);
+      return familySets('nport', key, families, (family) => [addressType(family), 'inet_proto', 'inet_service'], (family) =>
+        sortedPorts.flatMap((port) =>
+          destinations(port).flatMap((pod) => {
+            const resolution = resolvePolicyPort({ protocol: port.protocol, port: port.name }, pod);
+            if (resolution.kind !== 'range') return [];
+            return addressesOf(pod, family)
+              .filter(admits)
+              .map((ip): Expression => ({ concat: [ip, protocolName(port.protocol), resolution.range.first] }));
+          }),
+        ),
+      );
+    },
+
+    sets() {
+      return [...sets.values()].sort(byName);
+    },
+  };
+}
+
+export function protocolName(protocol: Protocol): string {
+  return protocol.toLowerCase();
+}
+
+export function addressType(family: 4 | 6): 'ipv4_addr' | 'ipv6_addr' {
+  return family === 4 ? 'ipv4_addr' : 'ipv6_addr';
+}
+
+/** A pod's addresses of one family, canonical. */
+export function addressesOf(pod: Pod, family: 4 | 6): string[] {
+  return pod.ips.filter((ip) => ipFamily(ip) === family).map(canonicalIP);
+}
+
+function rangeElement(range: AddressRange): Expression {
+  return range.prefixLength === undefined
+    ? { range: [range.first, range.last] }
+    : { prefix: { addr: range.first, len: range.prefixLength } };
+}
+
+function namedPortKey(port: NamedPort): string {
+  return `${port.protocol}/${port.name}`;
+}
+
+/**
+ * What decides a pod peer's members: its namespaces (the policy's own when no namespaceSelector) and its pod
+ * selector (absent = every pod). Selectors are written canonically so equal selectors share a set.
+ */
+function podPeerKey(policy: NetworkPolicy, peer: Peer & { kind: 'pods' }): string {
+  return JSON.stringify({
+    namespaces: peer.namespaceSelector ? canonicalSelector(peer.namespaceSelector) : policy.namespace,
+    pods: canonicalSelector(peer.podSelector ?? { matchLabels: {}, matchExpressions: [] }),
+  });
+}
+
+function canonicalSelector(selector: LabelSelector): unknown {
+  const labels = Object.entries(selector.matchLabels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const expressions = selector.matchExpressions
+    .map((e) => [e.key, e.operator, [...new Set(e.values)].sort()] as const)
+    .map((e) => JSON.stringify(e))
+    .sort();
+  return { labels, expressions: [...new Set(expressions)] };
+}
+
+function targetKey(target: NamedPortTarget): unknown {
+  switch (target.kind) {
+    case 'pods':
+      return { pods: podPeerKey(target.policy, target.peer) };
+    case 'ipBlock':
+      return { ranges: target.ranges };
+    case 'any':
+      return 'any';
+    default: {
+      const unreachable: never = target;
+      return unreachable;
+    }
+  }
+}
