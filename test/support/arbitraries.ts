@@ -177,7 +177,8 @@ function cidrInside(inner: string, outer: string): boolean {
   return innerAddr.kind() === outerAddr.kind() && innerLength >= outerLength && innerAddr.match(outerAddr, outerLength);
 }
 
-const ipBlockArbitrary: fc.Arbitrary<IPBlock> = fc.constantFrom(...CIDR_TEMPLATES).chain((t) =>
+/** An ipBlock from templates around the pod, node and external ranges, with excepts inside its cidr. */
+export const ipBlockArbitrary: fc.Arbitrary<IPBlock> = fc.constantFrom(...CIDR_TEMPLATES).chain((t) =>
   fc
     .uniqueArray(
       fc.record({ n: fc.integer({ min: 0, max: 20 }), length: fc.constantFrom(...t.exceptLengths) }).map(({ n, length }) => networkOf(t.exceptBase(n), length)),
@@ -320,6 +321,15 @@ export function connectionArbitrary(cluster: RandomCluster): fc.Arbitrary<Connec
     }),
   );
 }
+
+/** Addresses around every template range, in several spellings (IPv4-mapped IPv6 included). */
+export const addressArbitrary: fc.Arbitrary<string> = fc.oneof(
+  fc.integer({ min: 0, max: 40 }).map((n) => `10.244.0.${n}`),
+  fc.integer({ min: 0, max: 40 }).map((n) => `::ffff:10.244.0.${n}`),
+  fc.integer({ min: 0, max: 40 }).map((n) => `fd00::${n.toString(16)}`),
+  fc.integer({ min: 0, max: 20 }).map((n) => `2001:db8::${n.toString(16)}`),
+  fc.constantFrom('10.243.255.255', '10.245.0.0', '10.255.255.255', '11.0.0.0', '192.168.0.1', '203.0.113.7', '8.8.8.8', 'fd00:0:0:1::', '::', '::1', '255.255.255.255', '0.0.0.0'),
+);
 
 /** A cluster and a batch of connections in it. */
 export function clusterWithConnections(bounds: Partial<ClusterBounds> = {}, maxConnections = 20) {

@@ -1,5 +1,6 @@
 // Laws of the verdict that must hold on any cluster, checked on random ones.
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { DIRECTIONS, type Direction, type NetworkPolicy, podKey, policyKey } from '../../src/model/types.js';
 import {
@@ -8,7 +9,11 @@ import {
   type Endpoint,
   connectionVerdict,
   directionVerdict,
+  ipBlockContains,
+  ipBlockRanges,
   isolatingPolicies,
+  peerMatches,
+  podsMatchingPeer,
   ruleAdmits,
   rulesOf,
   selectablePod,
@@ -17,10 +22,12 @@ import {
 import { type Snapshot, buildSnapshot } from '../../src/snapshot/snapshot.js';
 import {
   type RandomCluster,
+  addressArbitrary,
   clusterArbitrary,
   clusterWithConnections,
   connectionArbitrary,
   endpointsOf,
+  ipBlockArbitrary,
   policyArbitrary,
   randomCluster,
 } from '../support/arbitraries.js';
@@ -211,6 +218,51 @@ describe('verdict laws on random clusters', () => {
           const first = connectionVerdict(snapshot, conn);
           expect(connectionVerdict(snapshot, conn)).toEqual(first);
           expect(connectionVerdict(fresh, { ...conn, from: inCopy(conn.from), to: inCopy(conn.to) })).toEqual(first);
+        }
+      }),
+      RUNS,
+    );
+  });
+});
+
+function addressValue(ip: string): { family: 4 | 6; value: bigint } {
+  const addr = ipaddr.process(ip);
+  const value = addr.toByteArray().reduce((acc, byte) => (acc << 8n) | BigInt(byte), 0n);
+  return { family: addr.kind() === 'ipv4' ? 4 : 6, value };
+}
+
+// The compiler fills its sets from these; they must say exactly what the verdict says.
+describe('set-building helpers agree with the verdict', () => {
+  it('ipBlockRanges covers exactly the addresses ipBlockContains admits, as sorted disjoint spans', () => {
+    fc.assert(
+      fc.property(ipBlockArbitrary, fc.array(addressArbitrary, { minLength: 1, maxLength: 30 }), (block, addresses) => {
+        const ranges = ipBlockRanges(block).map((r) => ({ family: r.family, first: addressValue(r.first).value, last: addressValue(r.last).value }));
+        for (let i = 1; i < ranges.length; i++) expect(ranges[i]!.first > ranges[i - 1]!.last + 1n).toBe(true);
+        for (const ip of addresses) {
+          const { family, value } = addressValue(ip);
+          const inRanges = ranges.some((r) => r.family === family && r.first <= value && value <= r.last);
+          expect(inRanges, `${ip} in ${JSON.stringify(block)}`).toBe(ipBlockContains(block, ip));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('podsMatchingPeer lists exactly the pods a pod peer matches', () => {
+    fc.assert(
+      fc.property(clusterArbitrary({ maxPolicies: 4 }), (cluster) => {
+        const snapshot = snapshotWith(cluster);
+        for (const policy of cluster.policies) {
+          for (const rule of [...policy.ingress, ...policy.egress]) {
+            for (const peer of rule.peers) {
+              if (peer.kind !== 'pods') continue;
+              const listed = new Set(podsMatchingPeer(snapshot, policy, peer));
+              for (const pod of cluster.pods) {
+                const matched = pod.ips.some((ip) => peerMatches(snapshot, policy, peer, { kind: 'pod', pod, ip }));
+                expect(listed.has(pod), `${podKey(pod)} for ${policyKey(policy)}`).toBe(matched);
+              }
+            }
+          }
         }
       }),
       RUNS,
