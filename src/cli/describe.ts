@@ -95,7 +95,7 @@ export function summarizeVerdict(verdict: DirectionVerdict): string {
     case 'loopback':
       return 'allowed: a pod reaching itself never leaves its network namespace';
     case 'node-local':
-      return "allowed: traffic from the pod's own node is always allowed";
+      return "allowed: traffic to and from the pod's own node is always allowed";
     case 'rule':
       return `allowed by ${verdict.rules.length === 1 ? 'a rule' : `${verdict.rules.length} rules`}; isolated by ${verdict.isolatedBy.join(', ')}`;
     case 'isolated':
