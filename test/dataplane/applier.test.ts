@@ -1,0 +1,201 @@
+// The nft runner against the real nft, in a throwaway network namespace: atomicity, retries, first-start
+// replacement, counters. The runner is pointed at a wrapper that enters the namespace, as BULKHEAD_NFT would be.
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { NftCommand, NftTransaction } from '../../src/compile/index.js';
+import { createNftRunner, type NftRunner } from '../../src/nft/index.js';
+
+const namespace = `bha-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+let workDir: string;
+let inNamespace: string;
+const silent = pino({ level: 'silent' });
+const fastRetry = { maxAttempts: 4, initialDelayMs: 5, maxDelayMs: 20 };
+
+const nftInNamespace = (...args: string[]) => execFileSync('ip', ['netns', 'exec', namespace, 'nft', ...args], { encoding: 'utf8' });
+const listTable = () => nftInNamespace('-j', 'list', 'table', 'inet', 'bulkhead');
+const listRuleset = () => nftInNamespace('list', 'ruleset');
+
+/** A script that fails its first `failures` real runs (dry runs pass through), then runs nft in the namespace. */
+async function faultyNft(failures: number): Promise<{ path: string; runs: () => Promise<number> }> {
+  const dir = await mkdtemp(join(workDir, 'faulty-'));
+  const path = join(dir, 'nft');
+  const count = join(dir, 'count');
+  await writeFile(count, '0');
+  await writeFile(
+    path,
+    `#!/bin/sh
+case " $* " in *" -c "*) exec ${inNamespace} "$@";; esac
+n=$(($(cat ${count}) + 1)); echo $n > ${count}
+if [ $n -le ${failures} ]; then echo "fault injected ($n of ${failures})" >&2; exit 1; fi
+exec ${inNamespace} "$@"
+`,
+  );
+  await chmod(path, 0o755);
+  return { path, runs: async () => Number(await readFile(count, 'utf8')) };
+}
+
+const T = { family: 'inet', table: 'bulkhead' } as const;
+const baseTransaction: NftTransaction = {
+  nftables: [
+    { add: { table: { family: 'inet', name: 'bulkhead' } } },
+    { add: { set: { ...T, name: 'peers_1', type: 'ipv4_addr' } } },
+    { add: { element: { ...T, name: 'peers_1', elem: ['10.244.1.5', '10.244.2.7'] } } },
+    { add: { counter: { ...T, name: 'drop_in_prod_web' } } },
+    { add: { chain: { ...T, name: 'ing_prod_web' } } },
+    {
+      add: {
+        rule: {
+          ...T,
+          chain: 'ing_prod_web',
+          expr: [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@peers_1' } }, { accept: null }],
+        },
+      },
+    },
+    { add: { rule: { ...T, chain: 'ing_prod_web', expr: [{ counter: 'drop_in_prod_web' }, { drop: null }] } } },
+    { add: { chain: { ...T, name: 'ingress', type: 'filter', hook: 'forward', prio: 10, policy: 'accept' } } },
+  ],
+};
+const replaceTable = (commands: readonly NftCommand[]): NftTransaction => ({
+  nftables: [
+    { add: { table: { family: 'inet', name: 'bulkhead' } } },
+    { delete: { table: { family: 'inet', name: 'bulkhead' } } },
+    ...commands,
+  ],
+});
+
+beforeAll(async () => {
+  execFileSync('ip', ['netns', 'add', namespace]);
+  workDir = await mkdtemp(join(tmpdir(), 'bulkhead-applier-'));
+  inNamespace = join(workDir, 'nft-in-namespace');
+  await writeFile(inNamespace, `#!/bin/sh\nexec ip netns exec ${namespace} nft "$@"\n`);
+  await chmod(inNamespace, 0o755);
+});
+
+afterAll(async () => {
+  execFileSync('ip', ['netns', 'delete', namespace]);
+  await rm(workDir, { recursive: true, force: true });
+});
+
+describe('nft runner (real nft in a throwaway netns)', () => {
+  let runner: NftRunner;
+  let registry: Registry;
+  beforeEach(async () => {
+    nftInNamespace('flush', 'ruleset');
+    registry = new Registry();
+    runner = createNftRunner({ logger: silent, nftPath: inNamespace, registry, retry: fastRetry });
+    return () => runner.close();
+  });
+
+  const metric = async (name: string, labels: Record<string, string> = {}) => {
+    const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
+    return values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
+  };
+
+  it('applies a full transaction, then a diff', async () => {
+    expect(await runner.apply(baseTransaction)).toEqual({ ok: true, attempts: 1 });
+    expect(listRuleset()).toMatch(/set peers_1 \{[^}]*elements = \{ 10\.244\.1\.5, 10\.244\.2\.7 \}/s);
+    expect(listRuleset()).toMatch(/chain ingress \{\s*type filter hook forward priority filter \+ 10; policy accept;/);
+
+    const diff: NftTransaction = {
+      nftables: [
+        { delete: { element: { ...T, name: 'peers_1', elem: ['10.244.1.5'] } } },
+        { add: { element: { ...T, name: 'peers_1', elem: ['10.244.3.9'] } } },
+      ],
+    };
+    expect(await runner.apply(diff)).toEqual({ ok: true, attempts: 1 });
+    expect(listRuleset()).toMatch(/elements = \{ 10\.244\.2\.7, 10\.244\.3\.9 \}/);
+    expect(await metric('bulkhead_nft_transactions_total', { result: 'applied' })).toBe(2);
+  });
+
+  it('leaves the ruleset byte-identical when a transaction fails, and names the failing command', async () => {
+    await runner.apply(baseTransaction);
+    const before = listTable();
+    const failing: NftTransaction = {
+      nftables: [
+        { add: { element: { ...T, name: 'peers_1', elem: ['10.244.9.9'] } } },
+        { add: { chain: { ...T, name: 'egr_prod_web' } } },
+        { add: { rule: { ...T, chain: 'ing_prod_web', comment: 'NetworkPolicy prod/allow-db ingress[0]', expr: [{ jump: { target: 'missing' } } as never] } } },
+        { add: { element: { ...T, name: 'peers_1', elem: ['10.244.9.10'] } } },
+      ],
+    };
+    const outcome = await runner.apply(failing);
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    // Reproducible in a dry run: not retried.
+    expect(outcome.attempts).toBe(1);
+    expect(outcome.failure.location).toEqual({ kind: 'command', index: 2 });
+    expect(outcome.failure.failedCommand).toMatchObject({ verb: 'add', kind: 'rule', name: 'ing_prod_web', comment: 'NetworkPolicy prod/allow-db ingress[0]' });
+    expect(outcome.failure.messages.join('\n')).toMatch(/No such file or directory/);
+    expect(listTable()).toBe(before);
+    expect(await metric('bulkhead_nft_transactions_total', { result: 'failed' })).toBe(1);
+    expect(await metric('bulkhead_nft_retries_total')).toBe(0);
+  });
+
+  it('retries transient failures with backoff, counting each, until nft succeeds', async () => {
+    const faulty = await faultyNft(2);
+    registry = new Registry();
+    const flaky = createNftRunner({ logger: silent, nftPath: faulty.path, registry, retry: fastRetry });
+    try {
+      expect(await flaky.apply(baseTransaction)).toEqual({ ok: true, attempts: 3 });
+    } finally {
+      await flaky.close();
+    }
+    expect(await faulty.runs()).toBe(3);
+    expect(listRuleset()).toMatch(/chain ing_prod_web/);
+    expect(await metric('bulkhead_nft_failed_attempts_total')).toBe(2);
+    expect(await metric('bulkhead_nft_retries_total')).toBe(2);
+    expect(await metric('bulkhead_nft_transactions_total', { result: 'applied' })).toBe(1);
+  });
+
+  it('gives up after the last attempt, with the reason, leaving the ruleset as it was', async () => {
+    await runner.apply(baseTransaction);
+    const before = listTable();
+    const faulty = await faultyNft(10);
+    registry = new Registry();
+    const flaky = createNftRunner({ logger: silent, nftPath: faulty.path, registry, retry: fastRetry });
+    try {
+      const outcome = await flaky.apply({ nftables: [{ add: { element: { ...T, name: 'peers_1', elem: ['10.244.9.9'] } } }] });
+      expect(outcome).toEqual({
+        ok: false,
+        attempts: 4,
+        failure: { messages: ['fault injected (4 of 10)'], location: { kind: 'not-reproduced' } },
+      });
+    } finally {
+      await flaky.close();
+    }
+    expect(await faulty.runs()).toBe(4);
+    expect(listTable()).toBe(before);
+    expect(await metric('bulkhead_nft_failed_attempts_total')).toBe(4);
+    expect(await metric('bulkhead_nft_transactions_total', { result: 'failed' })).toBe(1);
+  });
+
+  it('replaces what an earlier run left, junk included, in one transaction', async () => {
+    execFileSync('ip', ['netns', 'exec', namespace, 'nft', '-f', '-'], {
+      input: 'table inet bulkhead {\n set stale { type ipv4_addr; elements = { 192.0.2.1 } }\n chain junk { ip saddr 192.0.2.1 drop; }\n}\n',
+    });
+    expect(await runner.apply(replaceTable(baseTransaction.nftables))).toEqual({ ok: true, attempts: 1 });
+    const ruleset = listRuleset();
+    expect(ruleset).not.toMatch(/stale|junk|192\.0\.2\.1/);
+    expect(ruleset).toMatch(/chain ing_prod_web/);
+  });
+
+  it('reads named counters back', async () => {
+    await runner.apply({
+      nftables: [
+        { add: { table: { family: 'inet', name: 'bulkhead' } } },
+        { add: { counter: { ...T, name: 'drop_in_prod_web', packets: 5, bytes: 300 } as never } },
+        { add: { counter: { ...T, name: 'drop_out_prod_web' } } },
+      ],
+    });
+    expect(await runner.readCounters({ family: 'inet', name: 'bulkhead' })).toEqual([
+      { name: 'drop_in_prod_web', packets: 5, bytes: 300 },
+      { name: 'drop_out_prod_web', packets: 0, bytes: 0 },
+    ]);
+    await expect(runner.readCounters({ family: 'inet', name: 'absent' })).rejects.toThrow(/cannot list counters of table inet absent/);
+  });
+});
