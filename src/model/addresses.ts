@@ -40,13 +40,13 @@ function parseAddress(text: string): { address?: Address; error?: string } {
 }
 
 /** Canonical text of a valid IP address (`FD00:0::0A` -> `fd00::a`), or the reason it is not one. */
-export function readIP(text: string): { ip?: string; family?: IPFamily; error?: string } {
+export function readIP(text: string): { ip: string; family: IPFamily; error?: never } | { ip?: never; family?: never; error: string } {
   const { address, error } = parseAddress(text);
   if (!address) return { error: error ?? INVALID_IP };
   return { ip: address.toString(), family: address.kind() };
 }
 
-export function readCidr(text: string): { cidr?: Cidr; error?: string } {
+export function readCidr(text: string): { cidr: Cidr; error?: never } | { cidr?: never; error: string } {
   const parts = text.split('/');
   if (parts.length !== 2 || !DECIMAL.test(parts[1]!)) return { error: INVALID_CIDR };
   const [addressText, prefixText] = parts as [string, string];
@@ -62,17 +62,17 @@ export function readCidr(text: string): { cidr?: Cidr; error?: string } {
 
 /** `10.0.0.1/24`: ambiguous to a reader (a subnet or one host?), though the API takes it as 10.0.0.0/24. */
 export function hasHostBits(cidr: Cidr): boolean {
-  return networkAddress(cidr) !== cidr.address.toString();
+  return network(cidr).toString() !== cidr.address.toString();
 }
 
 export function networkText(cidr: Cidr): string {
-  return `${networkAddress(cidr)}/${cidr.prefixLength}`;
+  return `${network(cidr).toString()}/${cidr.prefixLength}`;
 }
 
-function networkAddress(cidr: Cidr): string {
+function network(cidr: Cidr): Address {
   return cidr.family === 'ipv4'
-    ? ipaddr.IPv4.networkAddressFromCIDR(cidr.text).toString()
-    : ipaddr.IPv6.networkAddressFromCIDR(cidr.text).toString();
+    ? ipaddr.IPv4.networkAddressFromCIDR(cidr.text)
+    : ipaddr.IPv6.networkAddressFromCIDR(cidr.text);
 }
 
 /** Same family, longer prefix, inside: what ipBlock.except must be to its cidr. */
@@ -84,24 +84,15 @@ export function isStrictSubnet(inner: Cidr, outer: Cidr): boolean {
   );
 }
 
-export function cidrContains(cidr: Cidr, ip: string): boolean {
-  const address = ipaddr.parse(ip);
-  return address.kind() === cidr.family && address.match(cidr.address, cidr.prefixLength);
+export function cidrSize(cidr: Cidr): bigint {
+  return 1n << BigInt(bitLength(cidr.family) - cidr.prefixLength);
 }
 
 /** The `offset`-th address of the CIDR's network, or undefined past its end. */
 export function addressAt(cidr: Cidr, offset: bigint): string | undefined {
-  const hostBits = BigInt(bitLength(cidr.family) - cidr.prefixLength);
-  if (offset < 0n || offset >= 1n << hostBits) return undefined;
-  const network = cidr.family === 'ipv4'
-    ? ipaddr.IPv4.networkAddressFromCIDR(cidr.text)
-    : ipaddr.IPv6.networkAddressFromCIDR(cidr.text);
-  const value = bytesToBigInt(network.toByteArray()) + offset;
-  return ipaddr.fromByteArray(bigIntToBytes(value, network.toByteArray().length)).toString();
-}
-
-export function cidrSize(cidr: Cidr): bigint {
-  return 1n << BigInt(bitLength(cidr.family) - cidr.prefixLength);
+  if (offset < 0n || offset >= cidrSize(cidr)) return undefined;
+  const bytes = network(cidr).toByteArray();
+  return ipaddr.fromByteArray(bigIntToBytes(bytesToBigInt(bytes) + offset, bytes.length)).toString();
 }
 
 function bitLength(family: IPFamily): number {

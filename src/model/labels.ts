@@ -20,7 +20,7 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const LABEL_CHARSET =
   "consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 
-export const SELECTOR_OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
+const SELECTOR_OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 
 /** `{}`: selects everything. */
 export const SELECT_ALL: LabelSelector = Object.freeze({

@@ -132,7 +132,7 @@ function readRanges(texts: readonly string[], option: string, errors: Validation
   return texts.flatMap((text, i) => {
     const { cidr, error } = readCidr(text);
     if (cidr) return [cidr];
-    errors.push({ object: 'options', field: indexPath(option, i), message: invalidValue(text, error ?? 'must be a valid CIDR value') });
+    errors.push({ object: 'options', field: indexPath(option, i), message: invalidValue(text, error) });
     return [];
   });
 }

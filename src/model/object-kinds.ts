@@ -1,7 +1,7 @@
 // Which objects of a manifest Bulkhead reads, decided by kind and API group.
 import { type FieldIssue, REQUIRED_VALUE, unsupportedValue } from './field-issues.js';
 
-export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'] as const;
+const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 export type ObjectKind = 'Namespace' | 'Pod' | 'NetworkPolicy' | WorkloadKind;
 

@@ -187,7 +187,7 @@ function readPodIPs(raw: unknown, findings: Findings): string[] | undefined {
   const families = new Set<string>();
   for (const { text, field } of given) {
     const { ip, family, error } = readIP(text);
-    if (!ip || !family) findings.error(field, invalidValue(text, error ?? 'must be a valid IP address'));
+    if (error !== undefined) findings.error(field, invalidValue(text, error));
     else if (families.has(family)) findings.error(field, invalidValue(text, 'may specify no more than one IP for each IP family'));
     else {
       families.add(family);

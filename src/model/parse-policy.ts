@@ -255,7 +255,7 @@ function readIPBlock(raw: NonNullable<RawPeer['ipBlock']>, path: string, finding
   }
   const { cidr, error } = readCidr(raw.cidr);
   if (!cidr) {
-    findings.error(cidrPath, invalidValue(raw.cidr, error ?? 'must be a valid CIDR value'));
+    findings.error(cidrPath, invalidValue(raw.cidr, error));
     return undefined;
   }
   warnIfHostBits(cidr, raw.cidr, cidrPath, findings);
@@ -263,7 +263,7 @@ function readIPBlock(raw: NonNullable<RawPeer['ipBlock']>, path: string, finding
   for (const [i, text] of (raw.except ?? []).entries()) {
     const exceptPath = indexPath(childPath(path, 'except'), i);
     const parsed = readCidr(text);
-    if (!parsed.cidr) findings.error(exceptPath, invalidValue(text, parsed.error ?? 'must be a valid CIDR value'));
+    if (!parsed.cidr) findings.error(exceptPath, invalidValue(text, parsed.error));
     else if (!isStrictSubnet(parsed.cidr, cidr)) findings.error(exceptPath, invalidValue(text, 'must be a strict subset of `cidr`'));
     else {
       warnIfHostBits(parsed.cidr, text, exceptPath, findings);

@@ -3,7 +3,7 @@ import { unsupportedValue } from './field-issues.js';
 import { maxLengthError } from './names.js';
 import { PROTOCOLS, type Protocol } from './types.js';
 
-export const DEFAULT_PROTOCOL: Protocol = 'TCP';
+const DEFAULT_PROTOCOL: Protocol = 'TCP';
 
 export function portNumberErrors(port: number): string[] {
   return Number.isInteger(port) && port >= 1 && port <= 65535 ? [] : ['must be between 1 and 65535, inclusive'];
