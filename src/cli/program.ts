@@ -4,6 +4,8 @@ import { explainConnection, explainPod } from './explain.js';
 import { type ManifestOptions, formatValidationError, loadSnapshot } from './manifests.js';
 import { renderJson, renderTable, simulate } from './simulate.js';
 import { connectionVerdict } from '../policy/index.js';
+import { CHECK_IDS, type CheckId, lint } from '../policy/lint/index.js';
+import { renderLint } from './lint.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -78,7 +80,49 @@ export function buildProgram(): Command {
       process.stdout.write(`${output}\n`);
     });
 
+  manifestOptions(program.command('lint'))
+    .description('warn about the classic NetworkPolicy mistakes; exits 1 when there is any warning')
+    .option('--disable <check>', `skip a check (repeatable): ${CHECK_IDS.join(', ')}`, collect, [])
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (flags: CommonFlags & { disable: string[]; output: 'text' | 'json' }) => {
+      const unknown = flags.disable.filter((id) => !(CHECK_IDS as readonly string[]).includes(id));
+      if (unknown.length > 0) throw new UsageError(`unknown check '${unknown[0]}': expected one of ${CHECK_IDS.join(', ')}`);
+      const { snapshot, errors } = await loadSnapshot(toManifestOptions(flags));
+      // Invalid policies are lint warnings (invalid-policy); other load errors are reported as errors.
+      const otherErrors = errors.filter((e) => !e.object.startsWith('NetworkPolicy '));
+      for (const error of otherErrors) process.stderr.write(`${formatValidationError(error)}\n`);
+      const warnings = lint(snapshot, { disable: flags.disable as CheckId[] });
+      process.stdout.write(flags.output === 'json' ? `${JSON.stringify({ warnings }, null, 2)}\n` : renderLint(warnings));
+      if (warnings.length > 0 || otherErrors.length > 0) process.exitCode = 1;
+    });
+
+  program
+    .command('agent')
+    .description('enforce the policies on this node with nftables (cluster state from a manifests directory)')
+    .requiredOption('--node-name <name>', 'this node\'s name: pods with this spec.nodeName are local', process.env.NODE_NAME)
+    .requiredOption('--manifests <dir>', 'directory of manifests holding the cluster state; reloaded on change')
+    .option('--cni-results <dir>', 'libcni result cache: which host veth belongs to which pod', '/var/lib/cni/results')
+    .option('--debounce-ms <ms>', 'quiet time before a sync, so a burst of changes is one transaction', toInteger, 100)
+    .option('--max-delay-ms <ms>', 'longest a burst of changes can postpone a sync', toInteger, 1000)
+    .action(async (flags: { nodeName: string; manifests: string; cniResults: string; debounceMs: number; maxDelayMs: number }) => {
+      // Loaded on demand: the agent's dependencies (logger, nft runner) are not needed by the other commands.
+      const { runAgent } = await import('../agent/index.js');
+      await runAgent({
+        nodeName: flags.nodeName,
+        manifestsDir: flags.manifests,
+        cniResultsDir: flags.cniResults,
+        debounceMs: flags.debounceMs,
+        maxDelayMs: flags.maxDelayMs,
+      });
+    });
+
   return program;
+}
+
+function toInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`expected a non-negative integer, got '${value}'`);
+  return n;
 }
 
 export async function main(argv: string[]): Promise<number> {
