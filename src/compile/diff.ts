@@ -1,4 +1,4 @@
-import type { NftCommand, NftObject, NftTransaction, SetElement, TableRef } from './nft-json.js';
+import type { Expression, NftCommand, NftObject, NftTransaction, SetElement, TableRef } from './nft-json.js';
 import { type ChainPlan, type Plan, type SetPlan, type TablePlan, elementKey } from './plan.js';
 
 /**
@@ -103,21 +103,43 @@ interface ElementChange {
 }
 
 function elementChange(applied: SetPlan, desired: SetPlan): ElementChange {
-  const before = new Map(applied.elements.map((e) => [elementKey(applied, e), e]));
-  const after = new Map(desired.elements.map((e) => [elementKey(desired, e), e]));
-  const same = (key: string) => JSON.stringify(before.get(key)) === JSON.stringify(after.get(key));
-  const deletes = [...before.keys()].filter((key) => !same(key));
-  const adds = [...after.keys()].filter((key) => !same(key));
+  // Both element lists are sorted by key (a Plan's invariant): one merge walk finds what left and what came,
+  // without hashing every element of sets as large as the cluster.
+  const value = (element: SetElement) => (applied.map ? JSON.stringify(element) : undefined);
+  const deletes: SetElement[] = [];
+  const adds: SetElement[] = [];
+  const before = applied.elements;
+  const after = desired.elements;
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    const old = before[i];
+    const next = after[j];
+    const oldKey = old === undefined ? undefined : elementKey(applied, old);
+    const nextKey = next === undefined ? undefined : elementKey(desired, next);
+    if (nextKey === undefined || (oldKey !== undefined && oldKey < nextKey)) {
+      deletes.push(old!);
+      i++;
+    } else if (oldKey === undefined || nextKey < oldKey) {
+      adds.push(next!);
+      j++;
+    } else {
+      if (value(old!) !== value(next!)) {
+        deletes.push(old!);
+        adds.push(next!);
+      }
+      i++;
+      j++;
+    }
+  }
   // Deleting from an interval set must name its intervals exactly as the kernel holds them; refilling is
   // simpler and these sets (ipBlocks) are small.
   if (desired.interval && (deletes.length > 0 || adds.length > 0)) {
     return { flush: true, deletes: [], adds: desired.elements };
   }
-  return {
-    flush: false,
-    deletes: deletes.map((key) => (applied.map ? (before.get(key) as readonly unknown[])[0] : before.get(key)) as SetElement),
-    adds: adds.map((key) => after.get(key)!),
-  };
+  // A map element is deleted by its key alone.
+  const deleted = applied.map ? deletes.map((e) => (e as readonly [Expression, unknown])[0]) : deletes;
+  return { flush: false, deletes: deleted, adds };
 }
 
 /** A table is changed in place only when what cannot be changed in place (hooks, set types) is the same. */

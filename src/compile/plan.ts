@@ -57,7 +57,9 @@ export function counterNames(plan: Plan): readonly string[] {
 
 /** What identifies an element within its set: the key alone (a map's verdict is its value). */
 export function elementKey(set: Pick<SetPlan, 'map'>, element: SetElement): string {
-  return JSON.stringify(set.map ? (element as readonly unknown[])[0] : element);
+  const key = set.map ? (element as readonly unknown[])[0] : element;
+  // Plain addresses and names are most elements by far: they are their own key.
+  return typeof key === 'string' ? key : JSON.stringify(key);
 }
 
 export function byName<T extends { readonly name: string }>(a: T, b: T): number {
@@ -65,7 +67,11 @@ export function byName<T extends { readonly name: string }>(a: T, b: T): number 
 }
 
 /** A set plan with duplicate keys dropped (first wins) and elements sorted, as Plan requires. */
-export function setPlan(definition: Omit<SetPlan, 'elements'>, elements: Iterable<SetElement>): SetPlan {
+export function setPlan(definition: Omit<SetPlan, 'elements'>, elements: readonly SetElement[]): SetPlan {
+  // Addresses alone (peer sets, up to every pod of the cluster) are their own keys: dedupe and sort directly.
+  if (!definition.map && elements.every((e) => typeof e === 'string')) {
+    return { ...definition, elements: [...new Set(elements as readonly string[])].sort() };
+  }
   const byKey = new Map<string, SetElement>();
   for (const element of elements) {
     const key = elementKey(definition, element);
