@@ -88,6 +88,7 @@ export function readNetworkPolicy(object: ManifestObject, context: PolicyContext
     annotations: meta.annotations ?? {},
     source: object.source,
     errors,
+    policyTypesDefaulted: givenTypes === undefined,
   };
 
   if (errors.length === 0 && podSelector && ingress && egress && givenTypes !== 'unreadable') {

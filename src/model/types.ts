@@ -102,6 +102,8 @@ export interface NetworkPolicy {
   readonly podSelector: LabelSelector;
   /** After defaulting: Ingress always, Egress when egress rules exist, unless policyTypes is given. */
   readonly policyTypes: readonly Direction[];
+  /** True when spec.policyTypes was absent and defaulted (only manifests show this: the API server fills it in). */
+  readonly policyTypesDefaulted?: boolean;
   readonly ingress: readonly Rule[];
   readonly egress: readonly Rule[];
   readonly annotations: Labels;

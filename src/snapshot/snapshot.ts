@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { implicitNamespace } from '../model/parse-namespace.js';
 import {
   METADATA_NAME_LABEL,
   type Namespace,
@@ -28,10 +29,6 @@ export interface SnapshotInput {
   readonly namespaces: readonly Namespace[];
   readonly pods: readonly Pod[];
   readonly policies: readonly NetworkPolicy[];
-}
-
-export function implicitNamespace(name: string): Namespace {
-  return { name, labels: { [METADATA_NAME_LABEL]: name }, implicit: true };
 }
 
 /** Canonical text of an IP so lookups do not depend on how an address was spelled (`fd00::0a` vs `fd00::a`). */

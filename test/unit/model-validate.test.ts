@@ -329,6 +329,7 @@ describe('failing closed', () => {
       name: 'p',
       podSelector: { matchLabels: { app: 'db' }, matchExpressions: [] },
       policyTypes: ['egress'],
+      policyTypesDefaulted: false,
       ingress: [],
       egress: [],
       annotations: {},
@@ -417,5 +418,21 @@ describe('warnings', () => {
     const result = load(policyObject({ podSelector: {}, ingress: [null] }));
     expect(onlyPolicy(result).ingress).toEqual([{ peers: [], ports: [] }]);
     expect(result.warnings.map((w) => w.field)).toEqual(['spec.ingress[0]']);
+  });
+});
+
+describe('policyTypes defaulting is recorded', () => {
+  const load = (spec: string) =>
+    parseManifests(
+      [{ source: 'p.yaml', text: `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec:\n${spec}` }],
+      { defaultNamespace: 'default', podCidrs: ['10.244.0.0/16'] },
+    ).policies[0]!;
+
+  it('marks absent policyTypes as defaulted', () => {
+    expect(load('  podSelector: {}\n  ingress: [{}]').policyTypesDefaulted).toBe(true);
+  });
+
+  it('marks given policyTypes as not defaulted', () => {
+    expect(load('  podSelector: {}\n  policyTypes: [Ingress]\n  ingress: [{}]').policyTypesDefaulted).toBe(false);
   });
 });
