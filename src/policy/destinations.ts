@@ -5,9 +5,23 @@ import { selectedPods } from './isolation.js';
 import { podsMatchingPeer } from './peers.js';
 import { rulesOf } from './verdict.js';
 
+// Per snapshot, by block text: many policies repeat the same few blocks, and each scan visits every pod address.
+const addressedMemo = new WeakMap<Snapshot, Map<string, readonly Pod[]>>();
+
 /** Every pod (hostNetwork ones included) holding an address inside the block: what an ipBlock peer reaches by IP. */
-export function podsAddressedBy(snapshot: Snapshot, block: IPBlock): Pod[] {
-  return snapshot.pods.filter((pod) => pod.ips.some((ip) => ipBlockContains(block, ip)));
+export function podsAddressedBy(snapshot: Snapshot, block: IPBlock): readonly Pod[] {
+  let perBlock = addressedMemo.get(snapshot);
+  if (!perBlock) {
+    perBlock = new Map();
+    addressedMemo.set(snapshot, perBlock);
+  }
+  const key = [block.cidr, ...block.except].join(' ');
+  let pods = perBlock.get(key);
+  if (!pods) {
+    pods = snapshot.pods.filter((pod) => pod.ips.some((ip) => ipBlockContains(block, ip)));
+    perBlock.set(key, pods);
+  }
+  return pods;
 }
 
 /**
