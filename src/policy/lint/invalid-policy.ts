@@ -10,6 +10,7 @@ export const invalidPolicy: LintCheck = {
   id: 'invalid-policy',
   run: (snapshot) =>
     snapshot.policies.flatMap((policy) => {
+      if (policy.errors.length === 0) return [];
       const pods = selectedPods(snapshot, policy);
       const isolates = pods.length === 0 ? 'no pod' : countedPods(pods);
       const types = policy.policyTypes.map(policyTypeName).join(' and ');
