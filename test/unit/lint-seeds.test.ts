@@ -59,7 +59,7 @@ function lintSeed(file: string) {
 describe('lint on the seed articles', () => {
   it.each([
     ['30-typo-fronted.yaml', [['selector-matches-nothing', 'spec.podSelector.matchLabels.app', 'did you mean app: frontend?']]],
-    ['31-missing-policytypes.yaml', [['egress-left-open', 'spec.policyTypes', 'egress stays open']]],
+    ['31-missing-policytypes.yaml', [['egress-left-open', 'spec.policyTypes', 'no policyTypes: it defaults to Ingress only, so egress stays open']]],
     [
       '24-or-namespace-or-pod.yaml',
       [
@@ -78,6 +78,7 @@ describe('lint on the seed articles', () => {
     ['20-allow-dns-access.yaml', [['namespace-label-missing', 'spec.egress[0].to[0].namespaceSelector.matchLabels.name', 'name=kube-system selects no namespace']]],
     ['16-deny-all-egress.yaml', [['dns-blocked', 'spec.egress', '1 pod (production/web)']]],
     ['14-allow-dns.yaml', []],
+    ['05-allow-frontend-ingress-to-backend.yaml', []],
     [
       '29-named-port.yaml',
       [

@@ -283,6 +283,16 @@ table('egress-left-open', [
     warns: [{ field: 'spec.policyTypes', says: 'egress stays open: no policy isolates 3 pods (prod/backend, prod/db, prod/frontend) for egress', fix: 'policyTypes: [Ingress, Egress]' }],
   },
   {
+    name: 'the same from manifests, where the missing policyTypes is known',
+    policies: [{ ...policy('prod/p', { ingress: [rule([fromPods({ app: 'frontend' })])] }), policyTypesDefaulted: true }],
+    warns: [{ field: 'spec.policyTypes', says: 'no policyTypes: it defaults to Ingress only, so egress stays open' }],
+  },
+  {
+    name: 'near: policyTypes: [Ingress] written by the author is a choice',
+    policies: [{ ...policy('prod/p', { ingress: [rule([fromPods({ app: 'frontend' })])] }), policyTypesDefaulted: false }],
+    warns: [],
+  },
+  {
     name: 'a scoped policy in a namespace with no egress policy',
     policies: [policy('prod/p', { podSelector: sel({ app: 'db' }), ingress: [rule([fromPods({ app: 'backend' })])] })],
     warns: [{ field: 'spec.policyTypes', says: '1 pod (prod/db)' }],

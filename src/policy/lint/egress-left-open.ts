@@ -6,14 +6,16 @@ import { type LintCheck, policyWarning } from './warning.js';
 /**
  * An ingress-only policy with ingress rules, written as if it locked the pods down (podSelector `{}`, or a namespace
  * that has no egress policy at all), while egress of its pods stays open: seed article 003's "Mistake 2", where
- * policyTypes is left out and defaults to Ingress alone. Said only for pods that no policy isolates for egress.
+ * policyTypes is left out and defaults to Ingress alone. Said only for pods that no policy isolates for egress, and
+ * not when the author wrote policyTypes: [Ingress] (a choice); when that is unknown (the API server fills policyTypes
+ * in), it is said, as egress does stay open.
  */
 export const egressLeftOpen: LintCheck = {
   id: 'egress-left-open',
   run: (snapshot) =>
     validPolicies(snapshot).flatMap((policy) => {
       const ingressOnly = appliesTo(policy, 'ingress') && !appliesTo(policy, 'egress');
-      if (!ingressOnly || policy.ingress.length === 0 || policy.egress.length > 0) return [];
+      if (!ingressOnly || policy.policyTypesDefaulted === false || policy.ingress.length === 0 || policy.egress.length > 0) return [];
       const namespaceHasEgressPolicy = snapshot.policiesInNamespace(policy.namespace).some((p) => appliesTo(p, 'egress'));
       if (!isEmptySelector(policy.podSelector) && namespaceHasEgressPolicy) return [];
       const open = selectedPods(snapshot, policy).filter((pod) => !isIsolated(snapshot, pod, 'egress'));
@@ -21,7 +23,7 @@ export const egressLeftOpen: LintCheck = {
       return [
         policyWarning('egress-left-open', policy, {
           field: 'spec.policyTypes',
-          message: `policyTypes is Ingress only (the default when absent), so egress stays open: no policy isolates ${countedPods(open)} for egress`,
+          message: `${policy.policyTypesDefaulted ? 'no policyTypes: it defaults to' : 'policyTypes is'} Ingress only, so egress stays open: no policy isolates ${countedPods(open)} for egress`,
           fix: 'if egress was meant too, set policyTypes: [Ingress, Egress] with the egress rules these pods need (DNS at least), or add a default-deny egress policy',
         }),
       ];
