@@ -466,6 +466,14 @@ table('named-port-undeclared', [
     warns: [],
   },
   {
+    name: 'near: ingress from ipBlocks resolves on the selected pods, which declare it (or which are none: another check)',
+    policies: [
+      policy('prod/p', { podSelector: sel({ app: 'frontend' }), ingress: [rule([ipBlockPeer('192.0.2.0/24')], [port('http')])] }),
+      policy('prod/q', { podSelector: sel({ app: 'nothing' }), ingress: [rule([ipBlockPeer('192.0.2.0/24')], [port('http')])] }),
+    ],
+    warns: [],
+  },
+  {
     name: 'near: egress named ports declared by the DNS pods',
     policies: [policy('prod/p', { egress: [rule([fromNamespaces({ 'kubernetes.io/metadata.name': 'kube-system' })], [port('dns', 'UDP')])] })],
     warns: [],

@@ -21,7 +21,8 @@ export const namedPortUndeclared: LintCheck = {
           if (typeof name !== 'string') return [];
           const destinations = namedPortDestinations(snapshot, policy, rule.direction, rule.index);
           if (destinations.some((pod) => resolvePolicyPort(at.port, pod).kind === 'range')) return [];
-          const ipBlocksOnly = rule.rule.peers.length > 0 && rule.rule.peers.every((peer) => peer.kind === 'ipBlock');
+          // Egress named ports resolve on the peer: an ipBlock reaches addresses, and those outside pods declare nothing.
+          const ipBlocksOnly = rule.direction === 'egress' && rule.rule.peers.length > 0 && rule.rule.peers.every((peer) => peer.kind === 'ipBlock');
           if (destinations.length === 0 && !ipBlocksOnly) return [];
           return [undeclaredWarning(policy, at, name, destinations, ipBlocksOnly)];
         }),
