@@ -5,7 +5,7 @@ import { podKey } from '../../model/types.js';
 
 const NAMED = 3;
 
-export function listSome(names: readonly string[]): string {
+function listSome(names: readonly string[]): string {
   const sorted = [...names].sort();
   const shown = sorted.slice(0, NAMED).join(', ');
   return sorted.length > NAMED ? `${shown} and ${sorted.length - NAMED} more` : shown;

@@ -36,7 +36,7 @@ export interface LintCheck {
   readonly run: (snapshot: Snapshot) => LintWarning[];
 }
 
-export function policyObject(policy: NetworkPolicy): string {
+function policyObject(policy: NetworkPolicy): string {
   return `NetworkPolicy ${policyKey(policy)}`;
 }
 
