@@ -1,11 +1,15 @@
-// Golden plans and transactions for the seed demos, each checked against the real nft in throwaway netns:
-// the full transaction must apply, and the diff from the previous demo, applied on top of it, must leave exactly
-// the ruleset a fresh full apply gives. Regenerate with UPDATE_GOLDEN=1.
+// The compiler against the real nft, in throwaway netns.
+// - Golden plans and transactions for the seed demos: the full transaction must apply, and the diff from the
+//   previous demo, applied on top of it, must leave exactly the ruleset a fresh full apply gives.
+//   Regenerate with UPDATE_GOLDEN=1.
+// - Random cluster histories: every diff between successive random clusters applies and lands on the same
+//   ruleset as a full apply.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CompileResult,
@@ -16,7 +20,7 @@ import {
   diffPlans,
   fullTransaction,
 } from '../../src/compile/index.js';
-import type { NetworkPolicy } from '../../src/model/types.js';
+import type { NetworkPolicy, Peer, PolicyPort, Pod } from '../../src/model/types.js';
 import {
   anyPort,
   containerPort,
@@ -290,20 +294,23 @@ function expectGolden(relative: string, content: string): void {
 
 // --- the demos -------------------------------------------------------------------------------------------------
 
+beforeAll(() => {
+  workDir = mkdtempSync(join(tmpdir(), 'bhc-'));
+});
+
+afterAll(() => {
+  for (const name of netnsNames) execFileSync('ip', ['netns', 'delete', name]);
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
 describe('compiler golden demos, applied with the real nft', () => {
   let fresh = '';
   let incremental = '';
   let previous: Plan | undefined;
 
   beforeAll(() => {
-    workDir = mkdtempSync(join(tmpdir(), 'bhc-'));
     fresh = createNetns();
     incremental = createNetns();
-  });
-
-  afterAll(() => {
-    for (const name of netnsNames) execFileSync('ip', ['netns', 'delete', name]);
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   for (const demo of demos) {
@@ -326,4 +333,85 @@ describe('compiler golden demos, applied with the real nft', () => {
       previous = result.plan;
     });
   }
+});
+
+// --- random cluster histories ----------------------------------------------------------------------------------
+
+const APPS = ['x', 'y', 'z'] as const;
+const NAMESPACES = ['a', 'b'] as const;
+
+const podArbitrary = (index: number) =>
+  fc.record({
+    namespace: fc.constantFrom(...NAMESPACES),
+    app: fc.constantFrom(...APPS),
+    local: fc.boolean(),
+    dualStack: fc.boolean(),
+    httpPort: fc.option(fc.integer({ min: 8000, max: 8003 }), { nil: undefined }),
+  }).map(({ namespace: ns, app: label, local, dualStack, httpPort }): Pod =>
+    pod(`${ns}/p${index}`, {
+      labels: { app: label },
+      ips: dualStack ? [`10.1.0.${index + 1}`, `fd00:1::${index + 1}`] : [`10.1.0.${index + 1}`],
+      nodeName: local ? NODE : 'node-b',
+      ports: httpPort === undefined ? [] : [containerPort(httpPort, 'http')],
+    }),
+  );
+
+const peerArbitrary: fc.Arbitrary<Peer> = fc.oneof(
+  fc.constantFrom(...APPS).map((label) => podPeer({ podSelector: app(label) })),
+  fc.tuple(fc.constantFrom(...NAMESPACES), fc.constantFrom(...APPS)).map(([ns, label]) => podPeer({ namespaceSelector: named(ns), podSelector: app(label) })),
+  fc.constantFrom(ipBlockPeer('10.1.0.0/24', ['10.1.0.0/28']), ipBlockPeer('10.0.0.0/8'), ipBlockPeer('fd00:1::/64', ['fd00:1::/126'])),
+);
+
+const portArbitrary: fc.Arbitrary<PolicyPort> = fc.oneof(
+  fc.constantFrom(port(80), port(53, 'UDP'), port(9999, 'SCTP'), port(8000, 'TCP', 8100), port('http'), anyPort('UDP')),
+);
+
+const policyArbitrary = (index: number) =>
+  fc.record({
+    namespace: fc.constantFrom(...NAMESPACES),
+    target: fc.option(fc.constantFrom(...APPS), { nil: undefined }),
+    ingress: fc.array(fc.record({ peers: fc.array(peerArbitrary, { maxLength: 2 }), ports: fc.array(portArbitrary, { maxLength: 2 }) }), { maxLength: 2 }),
+    egress: fc.array(fc.record({ peers: fc.array(peerArbitrary, { maxLength: 2 }), ports: fc.array(portArbitrary, { maxLength: 2 }) }), { maxLength: 2 }),
+    egressType: fc.boolean(),
+  }).map(({ namespace: ns, target, ingress, egress, egressType }) =>
+    policy(`${ns}/n${index}`, {
+      podSelector: target === undefined ? everything() : app(target),
+      policyTypes: egressType || egress.length > 0 ? ['ingress', 'egress'] : ['ingress'],
+      ingress: ingress.map((r) => rule(r.peers, r.ports)),
+      egress: egress.map((r) => rule(r.peers, r.ports)),
+    }),
+  );
+
+/** A cluster: a subset of 8 possible pods and 5 possible policies, so successive states share most objects. */
+const clusterArbitrary = fc.tuple(
+  fc.tuple(...Array.from({ length: 8 }, (_, i) => fc.option(podArbitrary(i), { nil: undefined }))),
+  fc.tuple(...Array.from({ length: 5 }, (_, i) => fc.option(policyArbitrary(i), { nil: undefined }))),
+);
+
+describe('random cluster histories, applied with the real nft', () => {
+  it('every diff between successive clusters applies and equals a full apply', () => {
+    const fresh = createNetns();
+    const incremental = createNetns();
+    let step = 0;
+    fc.assert(
+      fc.property(fc.array(clusterArbitrary, { minLength: 2, maxLength: 4 }), (history) => {
+        let applied: Plan | undefined;
+        for (const [maybePods, maybePolicies] of history) {
+          const present = maybePods.filter((p): p is Pod => p !== undefined);
+          const snapshot = snapshotOf({ namespaces, pods: present, policies: maybePolicies.filter((p): p is NetworkPolicy => p !== undefined) });
+          // Every other local pod has its veth recorded, so bindings come and go too.
+          const recorded = present
+            .filter((p) => p.nodeName === NODE && Number(p.name.slice(1)) % 2 === 0)
+            .map((p) => ({ namespace: p.namespace, name: p.name, hostIfname: `veth${p.name}`, ips: p.ips }));
+          const { plan } = compilePlan(snapshot, { nodeName: NODE, bindings: recorded });
+          step++;
+          apply(incremental, diffPlans(applied, plan), `random-${step}-diff`);
+          apply(fresh, fullTransaction(plan), `random-${step}-full`);
+          expect(listing(incremental)).toEqual(listing(fresh));
+          applied = plan;
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
 });
