@@ -13,7 +13,7 @@ export type Expression =
   | string
   | number
   | readonly string[]
-  | { readonly payload: { readonly protocol: 'ip' | 'ip6' | 'th'; readonly field: 'saddr' | 'daddr' | 'dport' } }
+  | { readonly payload: { readonly protocol: 'ip' | 'ip6' | 'th' | 'icmpv6'; readonly field: 'saddr' | 'daddr' | 'dport' | 'type' } }
   | { readonly meta: { readonly key: 'l4proto' | 'iifname' } }
   | { readonly ct: { readonly key: 'state' } }
   | { readonly concat: readonly Expression[] }

@@ -14,6 +14,11 @@ import { addressType, addressesOf, createSetCatalog } from './set-catalog.js';
 export const EGRESS_PRIORITY = 0;
 export const INGRESS_PRIORITY = 1;
 
+// Neighbour and router discovery are how IPv6 finds a pod at all; conntrack does not track them, so they would
+// meet an isolated pod's drop. NetworkPolicy speaks of TCP, UDP and SCTP only, so letting them pass allows no
+// connection (as ARP, which is not IP, passes for IPv4).
+const NEIGHBOUR_DISCOVERY: Expression = { set: ['nd-router-solicit', 'nd-router-advert', 'nd-neighbor-solicit', 'nd-neighbor-advert'] };
+
 const DISPATCH: Readonly<Record<Direction, { chain: string; side: 'saddr' | 'daddr'; map: (family: 4 | 6) => string; prio: number }>> = {
   egress: { chain: 'egress', side: 'saddr', map: (family) => `egress_pods${family}`, prio: EGRESS_PRIORITY },
   ingress: { chain: 'ingress', side: 'daddr', map: (family) => `ingress_pods${family}`, prio: INGRESS_PRIORITY },
@@ -67,6 +72,7 @@ export function policyTable(snapshot: Snapshot, localPods: readonly Pod[]): Poli
       hook: { type: 'filter', hook: 'forward', prio: dispatch.prio, policy: 'accept' },
       rules: [
         { expr: [match({ ct: { key: 'state' } }, ['established', 'related'], 'in'), accept] },
+        { expr: [match({ payload: { protocol: 'icmpv6', field: 'type' } }, NEIGHBOUR_DISCOVERY), accept] },
         ...([4, 6] as const).map((family) => ({ expr: [vmap(address(family, dispatch.side), dispatch.map(family))] })),
       ],
     });
