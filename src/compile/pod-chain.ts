@@ -44,7 +44,6 @@ type CompiledRule =
   | { readonly kind: 'statements'; readonly alternatives: readonly Statement[][] }
   | { readonly kind: 'problems'; readonly problems: readonly CompileProblem[] };
 
-type Target = NamedPortTarget;
 
 function compileRule(
   catalog: SetCatalog,
@@ -54,7 +53,7 @@ function compileRule(
   rule: Rule,
   index: number,
 ): CompiledRule {
-  const targets: Target[] = [];
+  const targets: NamedPortTarget[] = [];
   const problems: CompileProblem[] = [];
   if (rule.peers.length === 0) targets.push({ kind: 'any' });
   rule.peers.forEach((peer, peerIndex) => {
@@ -99,7 +98,7 @@ function compileRule(
   return { kind: 'statements', alternatives };
 }
 
-function addressMatches(catalog: SetCatalog, target: Target, side: 'saddr' | 'daddr'): Statement[][] {
+function addressMatches(catalog: SetCatalog, target: NamedPortTarget, side: 'saddr' | 'daddr'): Statement[][] {
   switch (target.kind) {
     case 'any':
       return [[]];
