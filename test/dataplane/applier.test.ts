@@ -1,14 +1,17 @@
 // The nft runner against the real nft, in a throwaway network namespace: atomicity, retries, first-start
 // replacement, counters. The runner is pointed at a wrapper that enters the namespace, as BULKHEAD_NFT would be.
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { NftCommand, NftTransaction } from '../../src/compile/index.js';
+import { startAgent } from '../../src/agent/index.js';
+import { compilePlan, diffPlans, fullTransaction, type NftCommand, type NftTransaction } from '../../src/compile/index.js';
 import { createNftRunner, type NftRunner } from '../../src/nft/index.js';
+import type { Snapshot } from '../../src/snapshot/snapshot.js';
+import { pod, podPeer, policy, rule, selector, snapshotOf } from '../support/builders.js';
 
 const namespace = `bha-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 let workDir: string;
@@ -197,5 +200,165 @@ describe('nft runner (real nft in a throwaway netns)', () => {
       { name: 'drop_out_prod_web', packets: 0, bytes: 0 },
     ]);
     await expect(runner.readCounters({ family: 'inet', name: 'absent' })).rejects.toThrow(/cannot list counters of table inet absent/);
+  });
+});
+
+/** The ruleset as data, without what differs between equal rulesets built differently (handles, element order). */
+function normalizedRuleset(): unknown {
+  const strip = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(strip);
+    if (typeof value !== 'object' || value === null) return value;
+    const entries = Object.entries(value).filter(([key]) => key !== 'handle');
+    return Object.fromEntries(
+      entries.map(([key, v]) => [key, key === 'elem' && Array.isArray(v) ? v.map(strip).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)) : strip(v)]),
+    );
+  };
+  return strip(JSON.parse(nftInNamespace('-j', 'list', 'ruleset')));
+}
+
+describe('compiled plans (real nft in a throwaway netns)', () => {
+  const db = pod('prod/db', { labels: { app: 'db' }, ips: ['10.244.1.6', 'fd00:10:244:1::6'], nodeName: 'node-a' });
+  const web = pod('prod/web', { labels: { app: 'web' }, ips: ['10.244.2.5'], nodeName: 'node-b' });
+  const allowDb = policy('prod/allow-db', { podSelector: selector({ app: 'db' }), ingress: [rule([podPeer({ podSelector: selector({ app: 'web' }) })])] });
+  const bindings = [{ namespace: 'prod', name: 'db', hostIfname: 'veth1a2b3c4d', ips: ['10.244.1.6', 'fd00:10:244:1::6'] }];
+  const compile = (snapshot: Snapshot) => compilePlan(snapshot, { nodeName: 'node-a', bindings }).plan;
+  const before = compile(snapshotOf({ pods: [db, web], policies: [allowDb] }));
+  const web2 = pod('prod/web-2', { labels: { app: 'web' }, ips: ['10.244.3.7'], nodeName: 'node-c' });
+  const after = compile(snapshotOf({ pods: [db, web2], policies: [allowDb] }));
+
+  let runner: NftRunner;
+  beforeEach(() => {
+    nftInNamespace('flush', 'ruleset');
+    runner = createNftRunner({ logger: silent, nftPath: inNamespace, retry: fastRetry });
+    return () => runner.close();
+  });
+
+  it('applies a diff that leaves the same ruleset as applying the new plan whole', async () => {
+    expect(await runner.apply(fullTransaction(before))).toEqual({ ok: true, attempts: 1 });
+    expect(await runner.apply(diffPlans(before, after))).toEqual({ ok: true, attempts: 1 });
+    const viaDiff = normalizedRuleset();
+    expect(JSON.stringify(viaDiff)).toContain('10.244.3.7');
+    expect(JSON.stringify(viaDiff)).not.toContain('10.244.2.5');
+
+    nftInNamespace('flush', 'ruleset');
+    expect(await runner.apply(fullTransaction(after))).toEqual({ ok: true, attempts: 1 });
+    expect(normalizedRuleset()).toEqual(viaDiff);
+  });
+
+  it('replaces both tables an earlier run left, junk included, in one transaction', async () => {
+    execFileSync('ip', ['netns', 'exec', namespace, 'nft', '-f', '-'], {
+      input: [
+        'table inet bulkhead {',
+        '  set stale { type ipv4_addr; elements = { 192.0.2.1 }; }',
+        '  chain junk { ip saddr 192.0.2.1 drop; }',
+        '}',
+        'table bridge bulkhead {',
+        '  chain junk { type filter hook prerouting priority 0; policy drop; }',
+        '}',
+        'table inet other {',
+        '  chain keep { }',
+        '}',
+        '',
+      ].join('\n'),
+    });
+    expect(await runner.apply(fullTransaction(before))).toEqual({ ok: true, attempts: 1 });
+    const ruleset = listRuleset();
+    expect(ruleset).not.toMatch(/stale|junk|192\.0\.2\.1/);
+    expect(ruleset).toMatch(/chain pod_in_prod_db/);
+    // Nothing but Bulkhead's own tables is touched.
+    expect(ruleset).toMatch(/table inet other \{\s*chain keep/);
+  });
+
+  it('reads the drop counters of a compiled plan', async () => {
+    await runner.apply(fullTransaction(before));
+    const readings = await runner.readCounters({ family: 'inet', name: 'bulkhead' });
+    expect(readings.map((r) => [before.counters[r.name], r.packets])).toEqual([[{ namespace: 'prod', pod: 'db', direction: 'ingress' }, 0]]);
+  });
+});
+
+describe('agent (real nft in a throwaway netns)', () => {
+  const manifests = (extraPod = '') => `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: allow-db, namespace: prod }
+spec:
+  podSelector: { matchLabels: { app: db } }
+  ingress:
+  - from: [{ podSelector: { matchLabels: { app: web } } }]
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: db, namespace: prod, labels: { app: db } }
+spec: { nodeName: node-a, containers: [{ name: db, image: postgres }] }
+status: { podIPs: [{ ip: 10.244.1.6 }] }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: web, namespace: prod, labels: { app: web } }
+spec: { nodeName: node-b, containers: [{ name: web, image: nginx }] }
+status: { podIPs: [{ ip: 10.244.2.5 }] }
+${extraPod}`;
+  const web2 = `---
+apiVersion: v1
+kind: Pod
+metadata: { name: web-2, namespace: prod, labels: { app: web } }
+spec: { nodeName: node-c, containers: [{ name: web, image: nginx }] }
+status: { podIPs: [{ ip: 10.244.3.7 }] }
+`;
+  const cniResult = JSON.stringify({
+    kind: 'cniCacheV1',
+    containerId: 'a1b2c3d4e5f6',
+    ifName: 'eth0',
+    networkName: 'cbr0',
+    cniArgs: [['K8S_POD_NAMESPACE', 'prod'], ['K8S_POD_NAME', 'db']],
+    result: {
+      cniVersion: '0.3.1',
+      interfaces: [{ name: 'cni0' }, { name: 'veth1a2b3c4d' }, { name: 'eth0', sandbox: '/var/run/netns/cni-a1b2' }],
+      ips: [{ version: '4', interface: 2, address: '10.244.1.6/24', gateway: '10.244.1.1' }],
+    },
+  });
+
+  async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it('replaces what it finds at start, follows manifest changes, keeps the last good file, and leaves its rules on stop', async () => {
+    nftInNamespace('flush', 'ruleset');
+    execFileSync('ip', ['netns', 'exec', namespace, 'nft', '-f', '-'], { input: 'table inet bulkhead {\n  chain junk { }\n}\n' });
+    const dir = await mkdtemp(join(workDir, 'agent-'));
+    const manifestsDir = join(dir, 'manifests');
+    const cniResultsDir = join(dir, 'cni');
+    await mkdir(manifestsDir);
+    await mkdir(cniResultsDir);
+    await writeFile(join(manifestsDir, 'cluster.yaml'), manifests());
+    await writeFile(join(cniResultsDir, 'cbr0-a1b2c3d4e5f6-eth0'), cniResult);
+
+    const agent = await startAgent({ nodeName: 'node-a', manifestsDir, cniResultsDir, nftPath: inNamespace, debounceMs: 20, rescanIntervalMs: 200, logger: silent });
+    try {
+      await until(() => agent.status().appliedTransactions === 1, 'the first transaction');
+      let ruleset = listRuleset();
+      expect(ruleset).not.toMatch(/junk/);
+      expect(ruleset).toMatch(/chain pod_in_prod_db/);
+      expect(ruleset).toMatch(/"veth1a2b3c4d" \. 10\.244\.1\.6/);
+      expect(await agent.dropCounts()).toEqual([{ namespace: 'prod', pod: 'db', direction: 'ingress', packets: 0, bytes: 0 }]);
+
+      await writeFile(join(manifestsDir, 'cluster.yaml'), manifests(web2));
+      await until(() => agent.status().appliedTransactions === 2, 'the transaction adding web-2');
+      ruleset = listRuleset();
+      expect(ruleset).toMatch(/10\.244\.3\.7/);
+
+      // A typo must not drop the policy: the last good text stays, nothing is applied.
+      const applied = listTable();
+      await writeFile(join(manifestsDir, 'cluster.yaml'), manifests(web2).replace('ingress:', 'ingress: [\n'));
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(agent.status()).toMatchObject({ appliedTransactions: 2, failedSyncs: 0 });
+      expect(listTable()).toBe(applied);
+    } finally {
+      await agent.stop();
+    }
+    expect(listRuleset()).toMatch(/chain pod_in_prod_db/);
   });
 });
