@@ -33,7 +33,7 @@ export function generateCluster(options: { pods: number; policies: number; names
       namespace: ns,
       name: `${app}-${tier}-${i}`,
       labels: { app, tier, 'prometheus.io/scrape': i % 5 === 0 ? 'true' : 'false' },
-      ips: [`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`.replace(/^10\./, '10.'), `fd00:10:244::${i.toString(16)}`],
+      ips: [`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, `fd00:10:244::${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}`],
       hostNetwork: false,
       nodeName: `node-${i % nodes}`,
       ports: [

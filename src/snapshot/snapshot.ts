@@ -53,7 +53,8 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
     podsByKey.set(podKey(pod), pod);
     pushTo(podsByNamespace, pod.namespace, pod);
     if (pod.hostNetwork) continue;
-    for (const ip of pod.ips) podsByIP.set(canonicalIP(ip), pod);
+    // The model keeps pod IPs canonical, so building needs no parsing; lookups canonicalize their input.
+    for (const ip of pod.ips) podsByIP.set(ip, pod);
   }
 
   const policiesByNamespace = new Map<string, NetworkPolicy[]>();
