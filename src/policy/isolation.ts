@@ -1,4 +1,4 @@
-import type { Direction, NetworkPolicy, Pod } from '../model/types.js';
+import { type Direction, type NetworkPolicy, type Pod, policyKey } from '../model/types.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { selectorMatches } from './selector.js';
 
@@ -18,13 +18,24 @@ export function selectedPods(snapshot: Snapshot, policy: NetworkPolicy): Pod[] {
   return snapshot.podsInNamespace(policy.namespace).filter((pod) => selectsPod(policy, pod));
 }
 
-type PerDirection = Readonly<Record<Direction, readonly NetworkPolicy[]>>;
+interface Isolation {
+  readonly policies: readonly NetworkPolicy[];
+  /** `ns/name` of each policy, computed once: every verdict on the pod carries them. */
+  readonly keys: readonly string[];
+}
+
+type PerDirection = Readonly<Record<Direction, Isolation>>;
 
 // Per-snapshot memo: a verdict never scans all policies, only those of the pod's namespace, once per pod.
 const memo = new WeakMap<Snapshot, Map<Pod, PerDirection>>();
 
 /** The policies that select `pod` for `direction`. Non-empty means the pod is isolated in that direction. */
 export function isolatingPolicies(snapshot: Snapshot, pod: Pod, direction: Direction): readonly NetworkPolicy[] {
+  return isolation(snapshot, pod, direction).policies;
+}
+
+/** The isolating policies with their keys, memoized per snapshot and pod. */
+export function isolation(snapshot: Snapshot, pod: Pod, direction: Direction): Isolation {
   let perPod = memo.get(snapshot);
   if (!perPod) {
     perPod = new Map();
@@ -33,10 +44,11 @@ export function isolatingPolicies(snapshot: Snapshot, pod: Pod, direction: Direc
   let entry = perPod.get(pod);
   if (!entry) {
     const selecting = snapshot.policiesInNamespace(pod.namespace).filter((p) => selectsPod(p, pod));
-    entry = {
-      ingress: selecting.filter((p) => appliesTo(p, 'ingress')),
-      egress: selecting.filter((p) => appliesTo(p, 'egress')),
+    const forDirection = (d: Direction): Isolation => {
+      const policies = selecting.filter((p) => appliesTo(p, d));
+      return { policies, keys: policies.map(policyKey) };
     };
+    entry = { ingress: forDirection('ingress'), egress: forDirection('egress') };
     perPod.set(pod, entry);
   }
   return entry[direction];

@@ -24,9 +24,23 @@ export function resolvePolicyPort(policyPort: PolicyPort, destination: Pod | und
   if (typeof port === 'number') {
     return { kind: 'range', range: { protocol, first: port, last: policyPort.endPort ?? port } };
   }
-  const declared = destination?.ports.find((p) => p.name === port && p.protocol === protocol);
-  if (!declared) return { kind: 'unresolved', name: port, protocol };
-  return { kind: 'range', range: { protocol, first: declared.containerPort, last: declared.containerPort } };
+  const number = namedPortNumber(destination, port, protocol);
+  if (number === undefined) return { kind: 'unresolved', name: port, protocol };
+  return { kind: 'range', range: { protocol, first: number, last: number } };
+}
+
+/** The container port a destination declares under this name and protocol (both must match). */
+export function namedPortNumber(destination: Pod | undefined, name: string, protocol: Protocol): number | undefined {
+  return destination?.ports.find((p) => p.name === name && p.protocol === protocol)?.containerPort;
+}
+
+/** portResolutionMatches(resolvePolicyPort(...)) without allocating: the verdict's hot path. */
+export function policyPortAdmits(policyPort: PolicyPort, destination: Pod | undefined, port: number, protocol: Protocol): boolean {
+  if (policyPort.protocol !== protocol) return false;
+  const given = policyPort.port;
+  if (given === undefined) return true;
+  if (typeof given === 'number') return port >= given && port <= (policyPort.endPort ?? given);
+  return namedPortNumber(destination, given, protocol) === port;
 }
 
 export function portResolutionMatches(resolution: PortResolution, port: number, protocol: Protocol): boolean {
@@ -56,7 +70,7 @@ export function matchingPortIndex(
 ): number | null {
   if (ports.length === 0) return null;
   for (let i = 0; i < ports.length; i++) {
-    if (portResolutionMatches(resolvePolicyPort(ports[i]!, destination), port, protocol)) return i;
+    if (policyPortAdmits(ports[i]!, destination, port, protocol)) return i;
   }
   return -1;
 }

@@ -2,7 +2,7 @@ import type { Direction, NetworkPolicy, Pod, Rule } from '../model/types.js';
 import { policyKey } from '../model/types.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { type Connection, type Endpoint, selectablePod } from './endpoint.js';
-import { isolatingPolicies } from './isolation.js';
+import { isolation } from './isolation.js';
 import { peerMatches } from './peers.js';
 import { matchingPortIndex } from './ports.js';
 
@@ -68,7 +68,7 @@ export function directionVerdict(snapshot: Snapshot, conn: Connection, direction
   if (peer.kind === 'pod' && peer.pod === pod) return { allowed: true, reason: 'loopback' };
   if (isOwnNode(peer, pod)) return { allowed: true, reason: 'node-local' };
 
-  const policies = isolatingPolicies(snapshot, pod, direction);
+  const { policies, keys: isolatedBy } = isolation(snapshot, pod, direction);
   if (policies.length === 0) return { allowed: true, reason: 'not-isolated' };
 
   const rules: RuleRef[] = [];
@@ -79,7 +79,6 @@ export function directionVerdict(snapshot: Snapshot, conn: Connection, direction
       if (ref) rules.push(ref);
     }
   }
-  const isolatedBy = policies.map(policyKey);
   return rules.length > 0 ? { allowed: true, reason: 'rule', isolatedBy, rules } : { allowed: false, reason: 'isolated', isolatedBy };
 }
 
@@ -100,10 +99,13 @@ export function ruleAdmits(
   if (!rule || policy.errors.length > 0) return undefined;
   const port = matchingPortIndex(rule.ports, destinationPod(conn), conn.port, conn.protocol);
   if (port === -1) return undefined;
-  const { peer } = sides(conn, direction);
+  const peer = direction === 'egress' ? conn.to : conn.from;
   let peerIndex: number | null = null;
   if (rule.peers.length > 0) {
-    peerIndex = rule.peers.findIndex((p) => peerMatches(snapshot, policy, p, peer));
+    peerIndex = -1;
+    for (let i = 0; i < rule.peers.length && peerIndex === -1; i++) {
+      if (peerMatches(snapshot, policy, rule.peers[i]!, peer)) peerIndex = i;
+    }
     if (peerIndex === -1) return undefined;
   }
   return { policy: policyKey(policy), direction, rule: index, peer: peerIndex, port };
