@@ -5,3 +5,8 @@ export { DEFAULT_NAMESPACE, parseManifests, type LoadOptions, type LoadResult, t
 export type { ManifestText } from './documents.js';
 export { DEFAULT_NODE_CIDRS, DEFAULT_POD_CIDRS } from './assign-addresses.js';
 export { implicitNamespace } from './parse-namespace.js';
+// Per-object readers, for objects that arrive one at a time (the watch layer) rather than in manifests.
+export type { ManifestObject } from './documents.js';
+export { type NamespaceReading, readNamespace } from './parse-namespace.js';
+export { type PodReading, readPod } from './parse-pod.js';
+export { type PolicyReading, readNetworkPolicy } from './parse-policy.js';
