@@ -325,6 +325,7 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
     }
   }
 
+  // Rescans are a minute apart here: every change below must be seen by watching the directories.
   it('replaces what it finds at start, follows manifest changes, keeps the last good file, and leaves its rules on stop', async () => {
     nftInNamespace('flush', 'ruleset');
     execFileSync('ip', ['netns', 'exec', namespace, 'nft', '-f', '-'], { input: 'table inet bulkhead {\n  chain junk { }\n}\n' });
@@ -336,7 +337,9 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
     await writeFile(join(manifestsDir, 'cluster.yaml'), manifests());
     await writeFile(join(cniResultsDir, 'cbr0-a1b2c3d4e5f6-eth0'), cniResult);
 
-    const agent = await startAgent({ nodeName: 'node-a', manifestsDir, cniResultsDir, nftPath: inNamespace, debounceMs: 20, rescanIntervalMs: 200, logger: silent });
+    const logs: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+    const agent = await startAgent({ nodeName: 'node-a', manifestsDir, cniResultsDir, nftPath: inNamespace, debounceMs: 20, rescanIntervalMs: 60_000, logger });
     try {
       await until(() => agent.status().appliedTransactions === 1, 'the first transaction');
       let ruleset = listRuleset();
@@ -350,12 +353,26 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
       ruleset = listRuleset();
       expect(ruleset).toMatch(/10\.244\.3\.7/);
 
+      // The pod's sandbox is recreated: a newer CNI result with another veth replaces the binding.
+      await writeFile(join(cniResultsDir, 'cbr0-f6e5d4c3b2a1-eth0'), cniResult.replaceAll('a1b2c3d4e5f6', 'f6e5d4c3b2a1').replace('veth1a2b3c4d', 'veth99887766'));
+      await until(() => agent.status().appliedTransactions === 3, 'the transaction rebinding db');
+      ruleset = listRuleset();
+      expect(ruleset).toMatch(/"veth99887766" \. 10\.244\.1\.6/);
+      expect(ruleset).not.toMatch(/veth1a2b3c4d/);
+
       // A typo must not drop the policy: the last good text stays, nothing is applied.
       const applied = listTable();
       await writeFile(join(manifestsDir, 'cluster.yaml'), manifests(web2).replace('ingress:', 'ingress: [\n'));
       await new Promise((resolve) => setTimeout(resolve, 600));
-      expect(agent.status()).toMatchObject({ appliedTransactions: 2, failedSyncs: 0 });
+      expect(agent.status()).toMatchObject({ appliedTransactions: 3, failedSyncs: 0 });
       expect(listTable()).toBe(applied);
+      expect(logs.filter((line) => line['level'] === 50)).toEqual([
+        expect.objectContaining({
+          object: `file ${join(manifestsDir, 'cluster.yaml')}`,
+          msg: 'manifest file does not load; its last good content stays in force',
+          errors: expect.arrayContaining([expect.stringMatching(/YAML syntax error/)]),
+        }),
+      ]);
     } finally {
       await agent.stop();
     }
