@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startAgent } from '../../src/agent/index.js';
+import { runAgent, startAgent } from '../../src/agent/index.js';
 import { compilePlan, diffPlans, fullTransaction, type NftCommand, type NftTransaction } from '../../src/compile/index.js';
 import { createNftRunner, type NftRunner } from '../../src/nft/index.js';
 import type { Snapshot } from '../../src/snapshot/snapshot.js';
@@ -23,8 +23,15 @@ const nftInNamespace = (...args: string[]) => execFileSync('ip', ['netns', 'exec
 const listTable = () => nftInNamespace('-j', 'list', 'table', 'inet', 'bulkhead');
 const listRuleset = () => nftInNamespace('list', 'ruleset');
 
-/** A script that fails its first `failures` real runs (dry runs pass through), then runs nft in the namespace. */
-async function faultyNft(failures: number): Promise<{ path: string; runs: () => Promise<number> }> {
+async function metricValue(registry: Registry, name: string): Promise<number> {
+  return (await registry.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
+}
+
+/**
+ * A script that fails real runs number `after`+1 to `after`+`failures` (dry runs pass through), and otherwise
+ * runs nft in the namespace.
+ */
+async function faultyNft(failures: number, after = 0): Promise<{ path: string; runs: () => Promise<number> }> {
   const dir = await mkdtemp(join(workDir, 'faulty-'));
   const path = join(dir, 'nft');
   const count = join(dir, 'count');
@@ -34,7 +41,7 @@ async function faultyNft(failures: number): Promise<{ path: string; runs: () => 
     `#!/bin/sh
 case " $* " in *" -c "*) exec ${inNamespace} "$@";; esac
 n=$(($(cat ${count}) + 1)); echo $n > ${count}
-if [ $n -le ${failures} ]; then echo "fault injected ($n of ${failures})" >&2; exit 1; fi
+if [ $n -gt ${after} ] && [ $n -le ${after + failures} ]; then echo "fault injected ($((n - ${after})) of ${failures})" >&2; exit 1; fi
 exec ${inNamespace} "$@"
 `,
   );
@@ -325,10 +332,7 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
     }
   }
 
-  // Rescans are a minute apart here: every change below must be seen by watching the directories.
-  it('replaces what it finds at start, follows manifest changes, keeps the last good file, and leaves its rules on stop', async () => {
-    nftInNamespace('flush', 'ruleset');
-    execFileSync('ip', ['netns', 'exec', namespace, 'nft', '-f', '-'], { input: 'table inet bulkhead {\n  chain junk { }\n}\n' });
+  async function clusterFiles(): Promise<{ manifestsDir: string; cniResultsDir: string }> {
     const dir = await mkdtemp(join(workDir, 'agent-'));
     const manifestsDir = join(dir, 'manifests');
     const cniResultsDir = join(dir, 'cni');
@@ -336,6 +340,14 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
     await mkdir(cniResultsDir);
     await writeFile(join(manifestsDir, 'cluster.yaml'), manifests());
     await writeFile(join(cniResultsDir, 'cbr0-a1b2c3d4e5f6-eth0'), cniResult);
+    return { manifestsDir, cniResultsDir };
+  }
+
+  // Rescans are a minute apart here: every change below must be seen by watching the directories.
+  it('replaces what it finds at start, follows manifest changes, keeps the last good file, and leaves its rules on stop', async () => {
+    nftInNamespace('flush', 'ruleset');
+    execFileSync('ip', ['netns', 'exec', namespace, 'nft', '-f', '-'], { input: 'table inet bulkhead {\n  chain junk { }\n}\n' });
+    const { manifestsDir, cniResultsDir } = await clusterFiles();
 
     const logs: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
@@ -373,9 +385,51 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
           errors: expect.arrayContaining([expect.stringMatching(/YAML syntax error/)]),
         }),
       ]);
+      expect(logs.filter((line) => line['msg'] === 'rules applied').map((line) => line['replacedTables'])).toEqual([true, false, false]);
     } finally {
       await agent.stop();
     }
+    expect(listRuleset()).toMatch(/chain pod_in_prod_db/);
+  });
+
+  it('keeps the applied rules while nft keeps failing, and then rebuilds the tables rather than trust a diff', async () => {
+    nftInNamespace('flush', 'ruleset');
+    const { manifestsDir, cniResultsDir } = await clusterFiles();
+    // Run 1 (the first sync) works; runs 2-5 (the runner's 4 attempts at the next) fail; run 6 is the agent's
+    // retry after its backoff.
+    const faulty = await faultyNft(4, 1);
+    const logs: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+    const agent = await startAgent({ nodeName: 'node-a', manifestsDir, cniResultsDir, nftPath: faulty.path, debounceMs: 20, logger });
+    try {
+      await until(() => agent.status().appliedTransactions === 1, 'the first sync');
+      const applied = listTable();
+      await writeFile(join(manifestsDir, 'cluster.yaml'), manifests(web2));
+      await until(() => agent.status().failedSyncs === 1, 'the failed sync');
+      expect(listTable()).toBe(applied);
+      expect(agent.status()).toMatchObject({ appliedTransactions: 1, consecutiveFailures: 1, exact: false });
+      await until(() => agent.status().appliedTransactions === 2, 'the sync after the backoff', 15_000);
+    } finally {
+      await agent.stop();
+    }
+    expect(await faulty.runs()).toBe(6);
+    expect(listRuleset()).toMatch(/10\.244\.3\.7/);
+    expect(logs.filter((line) => line['msg'] === 'nft transaction failed; retrying')).toHaveLength(3);
+    expect(logs.find((line) => line['level'] === 50 && String(line['msg']).startsWith('rules not applied'))).toMatchObject({
+      errors: ['fault injected (4 of 4)'],
+      retryInMs: expect.any(Number),
+    });
+    expect(logs.filter((line) => line['msg'] === 'rules applied').map((line) => line['replacedTables'])).toEqual([true, true]);
+    expect(await metricValue(agent.registry, 'bulkhead_nft_failed_attempts_total')).toBe(4);
+  });
+
+  it('runs until SIGTERM and leaves its rules in the kernel', async () => {
+    nftInNamespace('flush', 'ruleset');
+    const { manifestsDir, cniResultsDir } = await clusterFiles();
+    const running = runAgent({ nodeName: 'node-a', manifestsDir, cniResultsDir, nftPath: inNamespace, debounceMs: 20, logger: silent });
+    await until(() => /chain pod_in_prod_db/.test(listRuleset()), 'the first transaction');
+    process.emit('SIGTERM');
+    await running;
     expect(listRuleset()).toMatch(/chain pod_in_prod_db/);
   });
 });
