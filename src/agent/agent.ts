@@ -101,7 +101,10 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
       ),
     );
     const cluster = clusterFromManifests(acceptance, LOAD_OPTIONS);
-    report('load errors', cluster.errors, (e) => JSON.stringify(e), (e) =>
+    // A file used despite its errors (it never loaded cleanly) had them logged with its rejection.
+    const rejectedPaths = new Set(acceptance.rejected.filter((r) => !r.keptLastGood).map((r) => r.path));
+    const loadErrors = cluster.errors.filter((e) => e.source === undefined || !rejectedPaths.has(e.source));
+    report('load errors', loadErrors, (e) => JSON.stringify(e), (e) =>
       log.warn({ object: e.object, field: e.field, source: e.source }, e.message),
     );
     report('load warnings', cluster.warnings, (w) => JSON.stringify(w), (w) =>

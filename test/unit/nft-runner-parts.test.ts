@@ -5,6 +5,7 @@ import { parseCounterListing } from '../../src/nft/counters.js';
 import { commandTarget, describeTarget } from '../../src/nft/describe.js';
 import { parseNftErrors } from '../../src/nft/errors.js';
 import { locateFailure } from '../../src/nft/locate.js';
+import { resolveNftPath } from '../../src/nft/process.js';
 
 describe('parseNftErrors', () => {
   it('keeps the messages of every Error line, without the useless JSON location', () => {
@@ -114,5 +115,21 @@ describe('parseCounterListing', () => {
   it('rejects a listing that is not one', () => {
     expect(() => parseCounterListing('{}')).toThrow(/no "nftables" array/);
     expect(() => parseCounterListing('{"nftables":[{"counter":{"name":"x"}}]}')).toThrow(/malformed counter/);
+  });
+});
+
+describe('resolveNftPath', () => {
+  it('takes the option, else $BULKHEAD_NFT, else nft on PATH', () => {
+    const saved = process.env['BULKHEAD_NFT'];
+    try {
+      process.env['BULKHEAD_NFT'] = '/opt/faulty/nft';
+      expect(resolveNftPath('/usr/sbin/nft')).toBe('/usr/sbin/nft');
+      expect(resolveNftPath()).toBe('/opt/faulty/nft');
+      delete process.env['BULKHEAD_NFT'];
+      expect(resolveNftPath()).toBe('nft');
+    } finally {
+      if (saved === undefined) delete process.env['BULKHEAD_NFT'];
+      else process.env['BULKHEAD_NFT'] = saved;
+    }
   });
 });
