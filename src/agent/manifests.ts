@@ -1,11 +1,7 @@
 // The cluster as manifest files say it, until the watch layer exists. One rule sets this apart from the CLI's
 // loading: a file that stops parsing must not open anything, so its last good text stays in force until it
 // parses again (a default-deny must not vanish because of a typo).
-import { readdir, readFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
-import { type LoadOptions, type LoadResult, parseManifests, type ValidationError } from '../model/index.js';
-
-const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+import { type LoadOptions, type LoadResult, parseManifests, readManifests, type ValidationError } from '../model/index.js';
 
 /** One manifest file as read from disk: its text, or why it could not be read. */
 export type ManifestFileRead =
@@ -68,41 +64,18 @@ function droppedObjectErrors(path: string, text: string, options: LoadOptions): 
   return result.errors.filter((error) => !failingClosed.has(error.object));
 }
 
-function unreadableError(path: string, reason: string): ValidationError {
-  return { object: `file ${path}`, field: '', message: `cannot read: ${reason}`, source: path };
+function unreadableError(path: string, message: string): ValidationError {
+  return { object: `file ${path}`, field: '', message, source: path };
 }
 
 /**
- * The manifest files under `directory`, recursively, as the model's loader finds them (.yaml, .yml, .json;
- * symlinked directories not followed). A file that vanishes while being read is left out: it was deleted.
+ * The manifest files under `directory`, found and read by the model's own reader (as `bulkhead simulate -f DIR`
+ * reads them). Rejects when the directory does not exist.
  */
 export async function readManifestDirectory(directory: string): Promise<ManifestFileRead[]> {
-  const files: ManifestFileRead[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && dir !== directory) return;
-      throw error;
-    }
-    for (const entry of entries) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        await walk(path);
-      } else if (MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
-        try {
-          files.push({ path, text: await readFile(path, 'utf8') });
-        } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') continue;
-          // A symlink to a directory, or to nothing readable: not a manifest.
-          if (code === 'EISDIR') continue;
-          files.push({ path, unreadable: (error as Error).message });
-        }
-      }
-    }
-  };
-  await walk(directory);
-  return files;
+  const { manifests, errors } = await readManifests([directory]);
+  return [
+    ...manifests.map(({ source, text }) => ({ path: source, text })),
+    ...errors.map((error) => ({ path: error.source ?? error.object, unreadable: error.message })),
+  ];
 }

@@ -1,6 +1,6 @@
 // The public face of model/: manifests in, validated objects out. The types themselves are in types.ts.
 export * from './types.js';
-export { loadManifests } from './load.js';
+export { loadManifests, readManifests } from './load.js';
 export { DEFAULT_NAMESPACE, parseManifests, type LoadOptions, type LoadResult, type LoadWarning } from './manifests.js';
 export type { ManifestText } from './documents.js';
 export { DEFAULT_NODE_CIDRS, DEFAULT_POD_CIDRS } from './assign-addresses.js';

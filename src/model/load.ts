@@ -13,6 +13,15 @@ const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
  * unreadable file included, is an error of the result.
  */
 export async function loadManifests(paths: readonly string[], options: LoadOptions): Promise<LoadResult> {
+  const { manifests, errors } = await readManifests(paths);
+  const result = parseManifests(manifests, options);
+  return { ...result, errors: [...errors, ...result.errors] };
+}
+
+/** The reading half of loadManifests: every manifest file's text, and an error for each one that cannot be read. */
+export async function readManifests(
+  paths: readonly string[],
+): Promise<{ manifests: ManifestText[]; errors: ValidationError[] }> {
   const manifests: ManifestText[] = [];
   const errors: ValidationError[] = [];
   for (const path of paths) {
@@ -26,8 +35,7 @@ export async function loadManifests(paths: readonly string[], options: LoadOptio
       }
     }
   }
-  const result = parseManifests(manifests, options);
-  return { ...result, errors: [...errors, ...result.errors] };
+  return { manifests, errors };
 }
 
 async function pathKind(path: string): Promise<'directory' | 'other'> {

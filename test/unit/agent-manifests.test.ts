@@ -75,7 +75,7 @@ describe('acceptManifests: a file that stops loading must not open anything', ()
   });
 
   it('keeps the last good text of a file that cannot be read', () => {
-    const next = acceptManifests(first.accepted, [{ path: '/m/policies.yaml', unreadable: 'EACCES: permission denied' }], options);
+    const next = acceptManifests(first.accepted, [{ path: '/m/policies.yaml', unreadable: 'cannot read: EACCES: permission denied' }], options);
     expect(next.accepted.get('/m/policies.yaml')).toBe(first.accepted.get('/m/policies.yaml'));
     expect(next.rejected).toMatchObject([{ path: '/m/policies.yaml', keptLastGood: true, errors: [{ message: 'cannot read: EACCES: permission denied' }] }]);
   });
@@ -115,6 +115,6 @@ describe('readManifestDirectory', () => {
   });
 
   it('rejects a manifests directory that does not exist', async () => {
-    await expect(readManifestDirectory('/nonexistent/bulkhead/manifests')).rejects.toThrow(/ENOENT/);
+    await expect(readManifestDirectory('/nonexistent/bulkhead/manifests')).rejects.toThrow(/no such file or directory/);
   });
 });
