@@ -9,7 +9,7 @@
 // Everything lives in namespaces the lab creates; nothing is added to the root namespace.
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import {
   CLUSTER_CIDR_V4,
@@ -122,6 +122,7 @@ export interface Lab {
 
 const DEFAULT_PROBE_TIMEOUT_MS = 400;
 const STOP_GRACE_MS = 1_000;
+const ENTER_NETNS_TIMEOUT_MS = 5_000;
 const NAME_PATTERN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 export async function createLab(options: LabOptions = {}): Promise<Lab> {
@@ -515,7 +516,7 @@ class NetnsLab implements Lab {
     this.assertUsable();
     const current = this.podsByNetns.get(pod.netns);
     if (current === undefined) throw new Error(`addSpoofedAddress: no pod ${pod.label} in this lab`);
-    const line = ip.includes(':') ? `addr add ${ip}/128 dev eth0` : `addr add ${ip}/32 dev eth0`;
+    const line = ip.includes(':') ? `addr add ${ip}/128 dev eth0 nodad` : `addr add ${ip}/32 dev eth0`;
     await ipBatch(pod.netns, [line]);
     const updated: LabPod = { ...current, spoofedAddresses: [...current.spoofedAddresses, ip] };
     this.podsByNetns.set(pod.netns, updated);
@@ -564,7 +565,7 @@ class NetnsLab implements Lab {
     };
   }
 
-  probe(from: Place, toIP: string, port: number, proto: Proto, options: ProbeOptions = {}): Promise<Outcome> {
+  async probe(from: Place, toIP: string, port: number, proto: Proto, options: ProbeOptions = {}): Promise<Outcome> {
     this.assertUsable();
     return this.requireEngine().request({
       op: 'probe',
@@ -577,7 +578,7 @@ class NetnsLab implements Lab {
     });
   }
 
-  exec(where: Place, argv: readonly string[], options: ExecOptions = {}): Promise<CommandResult> {
+  async exec(where: Place, argv: readonly string[], options: ExecOptions = {}): Promise<CommandResult> {
     this.assertUsable();
     return runCommand(['ip', 'netns', 'exec', where.netns, ...argv], options);
   }
@@ -612,9 +613,10 @@ class NetnsLab implements Lab {
       child.once('spawn', () => resolve(child.pid ?? -1));
       child.once('error', (error) => reject(new Error(`runInNode ${argv.join(' ')}: ${error.message}`)));
     });
-    const entry = { identity: { pid: started, startTime: identify(started).startTime }, exited };
+    const entry = { identity: identify(started), exited };
     this.processes.add(entry);
     void exited.then(() => this.processes.delete(entry));
+    await untilInside(started, node.netns, exited, stderrPath);
     return {
       pid: started,
       stdoutPath,
@@ -682,6 +684,29 @@ class NetnsLab implements Lab {
  */
 async function withoutDuplicateAddressDetection(netns: string): Promise<void> {
   await inNetns(netns, ['sysctl', '-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
+}
+
+/**
+ * `ip netns exec` enters the namespace a moment after it starts: wait for that, so that whoever started the process
+ * can rely on where it runs. A process that ends first (a command that does not exist) is an error.
+ */
+async function untilInside(pid: number, netns: string, exited: Promise<ProcessExit>, stderrPath: string): Promise<void> {
+  const target = `net:[${statSync(`/run/netns/${netns}`).ino}]`;
+  let ended: ProcessExit | undefined;
+  void exited.then((exit) => (ended = exit));
+  const deadline = Date.now() + ENTER_NETNS_TIMEOUT_MS;
+  for (;;) {
+    if (ended !== undefined) {
+      throw new Error(`process ${pid} ended (${ended.signal ?? ended.code}) before it ran in ${netns}: ${readFileSync(stderrPath, 'utf8').trim()}`);
+    }
+    try {
+      if (readlinkSync(`/proc/${pid}/ns/net`) === target) return;
+    } catch {
+      // Exiting; the next round reports how it ended.
+    }
+    if (Date.now() > deadline) throw new Error(`process ${pid} did not enter ${netns} within ${ENTER_NETNS_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {
