@@ -75,7 +75,13 @@ describe('lint on the seed articles', () => {
         ['egress-left-open', 'spec.policyTypes', 'egress stays open'],
       ],
     ],
-    ['20-allow-dns-access.yaml', [['namespace-label-missing', 'spec.egress[0].to[0].namespaceSelector.matchLabels.name', 'name=kube-system selects no namespace']]],
+    [
+      '20-allow-dns-access.yaml',
+      [
+        ['dns-blocked', 'spec.egress', 'so name resolution fails'],
+        ['namespace-label-missing', 'spec.egress[0].to[0].namespaceSelector.matchLabels.name', 'name=kube-system selects no namespace'],
+      ],
+    ],
     ['16-deny-all-egress.yaml', [['dns-blocked', 'spec.egress', '1 pod (production/web)']]],
     ['14-allow-dns.yaml', []],
     ['05-allow-frontend-ingress-to-backend.yaml', []],

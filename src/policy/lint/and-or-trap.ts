@@ -7,14 +7,18 @@ import { type LintCheck, type LintWarning, policyWarning } from './warning.js';
 /**
  * `- namespaceSelector: ...` and `- podSelector: ...` as two entries of one from/to list: two peers, OR'd, so every
  * pod of those namespaces gets in, where one peer with both selectors (AND) was almost always meant.
- * Two peers that each carry both selectors are OR'd too, and that is correct usage: not flagged.
+ * Two peers that each carry both selectors are OR'd too, and that is correct usage: not flagged. Only a list of
+ * exactly those two halves is the trap: with a third peer (the API reference's own ipBlock + namespaceSelector +
+ * podSelector example) the list is plainly meant as alternatives.
  */
 export const andOrTrap: LintCheck = {
   id: 'and-or-trap',
   run: (snapshot) =>
     validPolicies(snapshot).flatMap((policy) =>
       enforcedRules(policy).flatMap((rule) => {
-        const halves = peersOf(rule).map(half).filter((h) => h !== undefined);
+        const peers = peersOf(rule);
+        if (peers.length !== 2) return [];
+        const halves = peers.map(half).filter((h) => h !== undefined);
         const namespaceHalves = halves.filter((h) => h.kind === 'namespaces');
         return halves
           .filter((h) => h.kind === 'pods')

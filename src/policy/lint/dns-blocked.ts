@@ -1,28 +1,37 @@
-import type { NetworkPolicy, Protocol } from '../../model/types.js';
+import type { NetworkPolicy, Pod, Protocol } from '../../model/types.js';
 import type { Snapshot } from '../../snapshot/snapshot.js';
-import { appliesTo, isolatingPolicies, matchingPortIndex, namedPortDestinations, selectedPods } from '../index.js';
+import { appliesTo, directionVerdict, ipFamily, isolatingPolicies, matchingPortIndex, namedPortDestinations, selectedPods } from '../index.js';
 import { countedPods } from './naming.js';
 import { validPolicies } from './walk.js';
 import { type LintCheck, policyWarning } from './warning.js';
 
 const DNS_PORT = 53;
+// The label every common cluster DNS (CoreDNS, kube-dns) carries.
+const DNS_SERVER_LABEL = 'k8s-app';
+const DNS_SERVER_VALUE = 'kube-dns';
 const DNS_PROTOCOLS: readonly Protocol[] = ['UDP', 'TCP'];
 
 /**
  * Pods isolated for egress to which no egress rule admits DNS (UDP/53 and TCP/53, the latter for answers too large
- * for UDP), so name resolution fails: "the #1 Network Policy mistake" of the seed articles. One warning per policy
+ * for UDP), so name resolution fails. Judged by the verdict towards the cluster DNS pods (k8s-app=kube-dns) when
+ * the snapshot has them, else by whether any egress rule admits port 53 at all: "the #1 Network Policy mistake" of the seed articles. One warning per policy
  * that isolates such pods.
  */
 export const dnsBlocked: LintCheck = {
   id: 'dns-blocked',
   run: (snapshot) => {
     const admits = dnsAdmission(snapshot);
+    const servers = snapshot.pods.filter((pod) => !pod.hostNetwork && pod.labels[DNS_SERVER_LABEL] === DNS_SERVER_VALUE);
     return validPolicies(snapshot)
       .filter((policy) => appliesTo(policy, 'egress'))
       .flatMap((policy) => {
         const missingByPod = selectedPods(snapshot, policy).map((pod) => ({
           pod,
-          missing: DNS_PROTOCOLS.filter((protocol) => !isolatingPolicies(snapshot, pod, 'egress').some((q) => admits(q, protocol))),
+          missing: DNS_PROTOCOLS.filter((protocol) =>
+            servers.length > 0
+              ? !servers.some((server) => egressAllowed(snapshot, pod, server, protocol))
+              : !isolatingPolicies(snapshot, pod, 'egress').some((q) => admits(q, protocol)),
+          ),
         }));
         const blocked = missingByPod.filter((p) => p.missing.length > 0);
         if (blocked.length === 0) return [];
@@ -42,8 +51,20 @@ export const dnsBlocked: LintCheck = {
   },
 };
 
+/** Whether the pod's egress verdict admits DNS to this server (the server's own ingress is not lint's concern here). */
+function egressAllowed(snapshot: Snapshot, pod: Pod, server: Pod, protocol: Protocol): boolean {
+  const addresses = pod.ips.flatMap((from) => server.ips.filter((to) => ipFamily(to) === ipFamily(from)).map((to) => ({ from, to })));
+  return addresses.some(({ from, to }) =>
+    directionVerdict(
+      snapshot,
+      { from: { kind: 'pod', pod, ip: from }, to: { kind: 'pod', pod: server, ip: to }, port: DNS_PORT, protocol },
+      'egress',
+    ).allowed,
+  );
+}
+
 /**
- * Whether some egress rule of a policy admits port 53 of a protocol to some destination: named ports resolved on
+ * When the snapshot has no DNS server pods: whether some egress rule of a policy admits port 53 of a protocol to some destination: named ports resolved on
  * the pods the rule reaches, numeric ones anywhere. The rule's peers are not required to match pods of the
  * snapshot: the DNS servers are often not in the input, and a peer that matches nothing is reported on its own.
  */

@@ -4,8 +4,8 @@ import { validPolicies } from './walk.js';
 import { type LintCheck, policyWarning } from './warning.js';
 
 /**
- * An ingress-only policy with ingress rules, written as if it locked the pods down (podSelector `{}`, or a namespace
- * that has no egress policy at all), while egress of its pods stays open: seed article 003's "Mistake 2", where
+ * An ingress-only policy with ingress rules, written as if it locked the namespace down (podSelector `{}`), while
+ * egress of its pods stays open: seed article 003's "Mistake 2", where
  * policyTypes is left out and defaults to Ingress alone. Said only for pods that no policy isolates for egress, and
  * not when the author wrote policyTypes: [Ingress] (a choice); when that is unknown (the API server fills policyTypes
  * in), it is said, as egress does stay open.
@@ -16,8 +16,8 @@ export const egressLeftOpen: LintCheck = {
     validPolicies(snapshot).flatMap((policy) => {
       const ingressOnly = appliesTo(policy, 'ingress') && !appliesTo(policy, 'egress');
       if (!ingressOnly || policy.policyTypesDefaulted === false || policy.ingress.length === 0 || policy.egress.length > 0) return [];
-      const namespaceHasEgressPolicy = snapshot.policiesInNamespace(policy.namespace).some((p) => appliesTo(p, 'egress'));
-      if (!isEmptySelector(policy.podSelector) && namespaceHasEgressPolicy) return [];
+      // A namespace-wide policy ({} selector) reads as a lockdown; one aimed at some pods reads as ingress-only on purpose.
+      if (!isEmptySelector(policy.podSelector)) return [];
       const open = selectedPods(snapshot, policy).filter((pod) => !isIsolated(snapshot, pod, 'egress'));
       if (open.length === 0) return [];
       return [
