@@ -10,7 +10,7 @@ import { type BackoffPolicy, backoffDelay, createNftRunner, describeTarget } fro
 import { readCniCache } from '../node/cni-cache.js';
 import { buildSnapshot } from '../snapshot/snapshot.js';
 import { findingsChange } from './findings.js';
-import { acceptManifests, clusterFromManifests, readManifestDirectory } from './manifests.js';
+import { acceptManifests, clusterFromManifests, manifestsDigest, readManifestDirectory } from './manifests.js';
 import { type AgentOptions, resolveAgentOptions } from './options.js';
 import { planObjectOwners } from './plan-owners.js';
 import { createSyncScheduler, type SyncResult } from './schedule.js';
@@ -127,9 +127,12 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
     report('unbound pods', step.unboundPods, (p) => `${p.namespace}/${p.name}`, (p) =>
       log.warn({ object: `Pod ${p.namespace}/${p.name}` }, 'local pod has no CNI binding: its source addresses are not checked'),
     );
+    // Every sync that brings new inputs into force says which manifests those are, changed rules or not.
+    const inForce = { manifestsDigest: manifestsDigest(options.manifestsDir, accepted) };
     if (isEmptyTransaction(step.transaction)) {
       syncedInputs = inputs;
       consecutiveFailures = 0;
+      log.info(inForce, 'rules already in force');
       return {};
     }
 
@@ -139,7 +142,7 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
       syncedInputs = inputs;
       appliedTransactions++;
       consecutiveFailures = 0;
-      log.info({ commands: step.transaction.nftables.length, replacedTables: step.replacesTables, attempts: outcome.attempts }, 'rules applied');
+      log.info({ commands: step.transaction.nftables.length, replacedTables: step.replacesTables, attempts: outcome.attempts, ...inForce }, 'rules applied');
       return {};
     }
     const appliedPlan = kernel?.plan;

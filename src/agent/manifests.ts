@@ -1,6 +1,8 @@
 // The cluster as manifest files say it, until the watch layer exists. One rule sets this apart from the CLI's
 // loading: a file that stops parsing must not open anything, so its last good text stays in force until it
 // parses again (a default-deny must not vanish because of a typo).
+import { createHash } from 'node:crypto';
+import { relative } from 'node:path';
 import { type LoadOptions, type LoadResult, parseManifests, readManifests, type ValidationError } from '../model/index.js';
 
 /** One manifest file as read from disk: its text, or why it could not be read. */
@@ -55,6 +57,17 @@ export function acceptManifests(previous: ReadonlyMap<string, string>, files: re
 /** The cluster the accepted texts describe, parsed together (as `kubectl apply -f DIR` reads them). */
 export function clusterFromManifests(acceptance: ManifestAcceptance, options: LoadOptions): LoadResult {
   return parseManifests([...acceptance.accepted].map(([source, text]) => ({ source, text })), options);
+}
+
+/**
+ * What the agent logs with each sync, so that whoever writes the directory can tell when an exact state is
+ * enforced: SHA-256 over the texts in force with their paths relative to `directory`, in path order. A writer
+ * that knows what it wrote computes the same value without reading the agent's mind.
+ */
+export function manifestsDigest(directory: string, accepted: ReadonlyMap<string, string>): string {
+  const entries = [...accepted].map(([path, text]) => [relative(directory, path), text] as const);
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
 }
 
 /** Errors of a file that do not arrive as a fail-closed policy: objects they concern are missing. */
