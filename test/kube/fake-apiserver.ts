@@ -1,0 +1,405 @@
+// A small HTTP server that behaves like kube-apiserver for list and watch of pods, namespaces and
+// NetworkPolicies (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes):
+// one global resourceVersion, consistent and exact lists with paging, watches from a resourceVersion with
+// bookmarks and timeouts, 410 Gone past the retained history, 504 when a cache cannot reach a requested
+// resourceVersion. Tests drive it: objects change, history is compacted, connections drop, streams stall, the
+// whole server goes away and comes back.
+//
+// Objects are stored as given (after the server's defaulting), unvalidated: etcd can hold objects that
+// today's validation would refuse (written before a rule tightened), and the client must cope with them.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import * as status from './api-status.js';
+import { History } from './history.js';
+import { type ApiObject, objectKey, RESOURCE_NAMES, RESOURCES, type Resource, type ResourceName } from './resources.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { servingCertificate } from './tls.js';
+import { objectMatches, type WatchFilter, WatchStream } from './watch-stream.js';
+
+export interface FakeApiServerOptions {
+  /** How often an open watch that asked for them gets a BOOKMARK. Default 1000 (the real server: about a minute). */
+  readonly bookmarkIntervalMs?: number;
+  /** Changes kept for watches and exact lists; older ones answer 410 Gone. Default 10,000. */
+  readonly retainedChanges?: number;
+  /** How long a read waits for the cache to reach a requested resourceVersion before 504. Default 3000, as the real one. */
+  readonly tooLargeResourceVersionWaitMs?: number;
+  /** A watch without timeoutSeconds ends after this long. Default 1800. */
+  readonly defaultWatchTimeoutSeconds?: number;
+  readonly initialResourceVersion?: number;
+}
+
+export type RequestVerb = 'list' | 'watch' | 'get' | 'other';
+
+export interface RequestRecord {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  readonly verb: RequestVerb;
+  readonly resource?: ResourceName;
+  readonly authorization?: string;
+  /** The HTTP status answered; a watch that starts is 200 even when it then sends an ERROR event. */
+  status: number;
+}
+
+export type DownMode = 'unavailable' | 'refuse';
+
+interface Route {
+  readonly resource: Resource;
+  readonly namespace?: string;
+  readonly name?: string;
+}
+
+interface ListQuery {
+  readonly resourceVersion?: string;
+  readonly resourceVersionMatch?: string;
+  readonly limit?: number;
+  readonly continueToken?: string;
+}
+
+export interface FakeApiServer {
+  /** `https://127.0.0.1:PORT` */
+  readonly url: string;
+  /** PEM of the CA that signed the server's certificate, for a kubeconfig. */
+  readonly caCertificate: string;
+  readonly port: number;
+  /** The latest resourceVersion. */
+  readonly resourceVersion: number;
+  /** Every request received, in order. */
+  readonly requests: readonly RequestRecord[];
+  /** Creates an object; the server sets uid, resourceVersion, creationTimestamp and its defaults. */
+  create(resource: ResourceName, object: ApiObject): ApiObject;
+  /** Replaces an existing object (a PUT). */
+  update(resource: ResourceName, object: ApiObject): ApiObject;
+  delete(resource: ResourceName, namespace: string | undefined, name: string): void;
+  get(resource: ResourceName, namespace: string | undefined, name: string): ApiObject | undefined;
+  /** The objects of a resource now, as a list would return them. */
+  objects(resource: ResourceName): ApiObject[];
+  /** Drops all history: every earlier resourceVersion is gone (410) for watches, exact lists and continue tokens. */
+  compact(): void;
+  /** Destroys the sockets of open watches mid-stream. */
+  dropConnections(): void;
+  /** Open watches send nothing for `ms` (not even bookmarks) but stay open; held events follow. */
+  stallStreams(ms: number): void;
+  /**
+   * Down: open connections are cut, and new requests get 503 ('unavailable', an API server behind a load
+   * balancer) or are refused at TCP ('refuse', no listener). Up again: served as before, with whatever changed.
+   */
+  setDown(down: boolean, mode?: DownMode): Promise<void>;
+  /**
+   * A lagging watch cache: lists served from the cache (resourceVersion=0, NotOlderThan) see the objects as of
+   * now until thawed; consistent lists (no resourceVersion) still read the latest.
+   */
+  freezeCache(): void;
+  thawCache(): void;
+  /** Open watches, of one resource or all. */
+  openWatches(resource?: ResourceName): number;
+  close(): Promise<void>;
+}
+
+const byKey = (a: ApiObject, b: ApiObject) => (objectKey(a) < objectKey(b) ? -1 : objectKey(a) > objectKey(b) ? 1 : 0);
+
+export async function startFakeApiServer(options: FakeApiServerOptions = {}): Promise<FakeApiServer> {
+  const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 1_000;
+  const tooLargeWaitMs = options.tooLargeResourceVersionWaitMs ?? 3_000;
+  const defaultWatchTimeoutMs = (options.defaultWatchTimeoutSeconds ?? 1_800) * 1_000;
+  const history = new History(options.initialResourceVersion ?? 1_000, options.retainedChanges ?? 10_000);
+  const requests: RequestRecord[] = [];
+  const watches = new Set<WatchStream & { resourceName: ResourceName }>();
+  const sockets = new Set<Socket>();
+  let down: DownMode | undefined;
+  let cacheFrozenAt: number | undefined;
+  let closed = false;
+
+  const cacheResourceVersion = () => cacheFrozenAt ?? history.resourceVersion;
+
+  /** Waits, as the watch cache does, for it to reach `wanted`; false when it did not in time. */
+  const cacheReaches = async (wanted: number): Promise<boolean> => {
+    const deadline = Date.now() + tooLargeWaitMs;
+    while (cacheResourceVersion() < wanted) {
+      if (Date.now() >= deadline || closed) return false;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return true;
+  };
+
+  const send = (response: ServerResponse, record: RequestRecord, code: number, body: unknown) => {
+    record.status = code;
+    response.writeHead(code, { 'Content-Type': 'application/json' });
+    response.end(JSON.stringify(body));
+  };
+  const fail = (response: ServerResponse, record: RequestRecord, failure: status.ApiStatus) => send(response, record, failure.code, failure);
+
+  const listItems = (route: Route, objects: Iterable<ApiObject>, filter: WatchFilter) =>
+    [...objects].filter((o) => objectMatches(route.resource, filter, o)).sort(byKey);
+
+  const list = async (route: Route, query: ListQuery, filter: WatchFilter, response: ServerResponse, record: RequestRecord) => {
+    let at: number;
+    let after: string | undefined;
+    if (query.continueToken !== undefined) {
+      const token = decodeContinue(query.continueToken);
+      if (!token) return fail(response, record, status.badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)'));
+      if (token.resourceVersion < history.oldestAvailable) return fail(response, record, status.continueTooOld());
+      at = token.resourceVersion;
+      after = token.after;
+    } else if (query.resourceVersion === undefined || query.resourceVersion === '') {
+      at = history.resourceVersion;
+    } else if (query.resourceVersion === '0') {
+      at = cacheResourceVersion();
+    } else {
+      const wanted = Number(query.resourceVersion);
+      const exact = query.resourceVersionMatch === 'Exact' || (query.resourceVersionMatch === undefined && query.limit !== undefined);
+      if (exact) {
+        if (wanted < history.oldestAvailable) return fail(response, record, status.listTooOld());
+        if (!(await cacheReaches(wanted))) return fail(response, record, status.tooLargeResourceVersion(wanted, cacheResourceVersion()));
+        at = wanted;
+      } else {
+        if (!(await cacheReaches(wanted))) return fail(response, record, status.tooLargeResourceVersion(wanted, cacheResourceVersion()));
+        at = cacheResourceVersion();
+      }
+    }
+    // A cache frozen before a compaction has nothing older to show than what is kept: it serves the latest.
+    if (at < history.oldestAvailable) at = history.resourceVersion;
+    const objects = at === history.resourceVersion ? history.current(route.resource.name).values() : history.objectsAt(route.resource.name, at).values();
+    let items = listItems(route, objects, filter);
+    if (after !== undefined) items = items.filter((o) => objectKey(o) > after!);
+    const page = query.limit !== undefined && query.limit > 0 ? items.slice(0, query.limit) : items;
+    const more = page.length < items.length;
+    send(response, record, 200, {
+      kind: route.resource.listKind,
+      apiVersion: route.resource.apiVersion,
+      metadata: {
+        resourceVersion: String(at),
+        ...(more ? { continue: encodeContinue(at, objectKey(page[page.length - 1]!)), remainingItemCount: items.length - page.length } : {}),
+      },
+      items: page.map(withoutTypeMeta),
+    });
+  };
+
+  const watch = async (route: Route, url: URL, filter: WatchFilter, response: ServerResponse, record: RequestRecord) => {
+    const given = url.searchParams.get('resourceVersion') ?? '';
+    const bookmarks = ['true', '1'].includes(url.searchParams.get('allowWatchBookmarks') ?? '');
+    const timeoutSeconds = url.searchParams.get('timeoutSeconds');
+    const from = given === '' || given === '0' ? undefined : Number(given);
+    if (from !== undefined && from > history.resourceVersion) await cacheReaches(from);
+    record.status = 200;
+    const stream = Object.assign(
+      new WatchStream(response, {
+        resource: route.resource,
+        filter,
+        bookmarkIntervalMs: bookmarks ? bookmarkIntervalMs : null,
+        timeoutMs: timeoutSeconds !== null ? Number(timeoutSeconds) * 1_000 : defaultWatchTimeoutMs,
+        currentResourceVersion: () => history.resourceVersion,
+        onClose: () => watches.delete(stream),
+      }),
+      { resourceName: route.resource.name },
+    );
+    if (from === undefined) {
+      // "Get state and start at most recent": the current objects as ADDED, then changes.
+      for (const object of [...history.current(route.resource.name).values()].sort(byKey)) stream.added(object);
+    } else if (from < history.oldestAvailable) {
+      return stream.fail(status.watchTooOld(from, history.oldestAvailable));
+    } else if (from > history.resourceVersion) {
+      return stream.fail(status.tooLargeResourceVersion(from, history.resourceVersion));
+    } else {
+      for (const change of history.changesAfter(from)) stream.change(change);
+    }
+    // Registered in the same turn as the replay, so no change falls between the two.
+    watches.add(stream);
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? '/', 'http://fake');
+    const route = parseRoute(url.pathname);
+    const isWatch = ['1', 'true'].includes(url.searchParams.get('watch') ?? '');
+    const verb: RequestVerb = request.method !== 'GET' || !route ? 'other' : route.name !== undefined ? 'get' : isWatch ? 'watch' : 'list';
+    const record: RequestRecord = {
+      method: request.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      verb,
+      ...(route ? { resource: route.resource.name } : {}),
+      ...(request.headers.authorization !== undefined ? { authorization: request.headers.authorization } : {}),
+      status: 0,
+    };
+    requests.push(record);
+    if (down === 'unavailable') return fail(response, record, status.serviceUnavailable());
+    if (!route) return fail(response, record, status.notFound('path', url.pathname));
+    if (request.method !== 'GET') return fail(response, record, status.methodNotAllowed(request.method ?? ''));
+
+    if (route.name !== undefined) {
+      const object = history.get(route.resource.name, `${route.namespace ?? ''}/${route.name}`);
+      if (!object) return fail(response, record, status.notFound(route.resource.name, route.name));
+      return send(response, record, 200, { kind: route.resource.kind, apiVersion: route.resource.apiVersion, ...object });
+    }
+
+    const labels = parseLabelSelector(url.searchParams.get('labelSelector') ?? '');
+    if (labels.error !== undefined) return fail(response, record, status.badRequest(labels.error));
+    const fields = parseFieldSelector(url.searchParams.get('fieldSelector') ?? '', Object.keys(route.resource.fields));
+    if (fields.error !== undefined) return fail(response, record, status.badRequest(fields.error));
+    const query = readListQuery(url);
+    const invalid = listQueryError(query, isWatch);
+    if (invalid) return fail(response, record, status.badRequest(invalid));
+    const filter: WatchFilter = { ...(route.namespace !== undefined ? { namespace: route.namespace } : {}), labels: labels.value, fields: fields.value };
+    if (isWatch) return watch(route, url, filter, response, record);
+    return list(route, query, filter, response, record);
+  };
+
+  const certificate = await servingCertificate();
+  const server: Server = createServer({ key: certificate.key, cert: certificate.cert }, (request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) response.writeHead(500).end(String(error));
+      else response.destroy();
+    });
+  });
+  server.on('secureConnection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  const listen = (port: number) => new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+
+  const publish = (change: ReturnType<History['create']>) => {
+    for (const stream of [...watches]) stream.change(change);
+    return structuredClone(change.object);
+  };
+  const keyOf = (resource: ResourceName, namespace: string | undefined, name: string) =>
+    `${RESOURCES[resource].namespaced ? (namespace ?? '') : ''}/${name}`;
+  const cutEverything = () => {
+    for (const stream of [...watches]) stream.drop();
+    for (const socket of sockets) socket.destroy();
+  };
+
+  return {
+    url: `https://127.0.0.1:${port}`,
+    caCertificate: certificate.cert,
+    port,
+    get resourceVersion() {
+      return history.resourceVersion;
+    },
+    requests,
+    create: (resource, object) => publish(history.create(resource, object)),
+    update: (resource, object) => publish(history.update(resource, object)),
+    delete: (resource, namespace, name) => {
+      publish(history.delete(resource, keyOf(resource, namespace, name)));
+    },
+    get: (resource, namespace, name) => {
+      const object = history.get(resource, keyOf(resource, namespace, name));
+      return object && structuredClone(object);
+    },
+    objects: (resource) => [...history.current(resource).values()].sort(byKey).map((o) => structuredClone(o)),
+    compact: () => history.compact(),
+    dropConnections: () => {
+      for (const stream of [...watches]) stream.drop();
+    },
+    stallStreams: (ms) => {
+      for (const stream of watches) stream.stall(ms);
+    },
+    setDown: async (isDown, mode = 'unavailable') => {
+      if (isDown) {
+        if (down) return;
+        down = mode;
+        if (mode === 'refuse') server.close();
+        cutEverything();
+      } else if (down) {
+        const was = down;
+        down = undefined;
+        if (was === 'refuse') await listen(port);
+      }
+    },
+    freezeCache: () => {
+      cacheFrozenAt = history.resourceVersion;
+    },
+    thawCache: () => {
+      cacheFrozenAt = undefined;
+    },
+    openWatches: (resource) => [...watches].filter((w) => resource === undefined || w.resourceName === resource).length,
+    close: async () => {
+      closed = true;
+      cutEverything();
+      await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+    },
+  };
+}
+
+const NAMESPACED_COLLECTION = /^\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/;
+
+/** The collection or object a path names, for the three resources served; undefined for anything else. */
+function parseRoute(path: string): Route | undefined {
+  for (const resource of RESOURCE_NAMES.map((name) => RESOURCES[name])) {
+    const prefix = resource.groupVersionPath;
+    if (!path.startsWith(`${prefix}/`)) continue;
+    const rest = path.slice(prefix.length);
+    if (rest === `/${resource.name}`) return { resource };
+    if (!resource.namespaced) {
+      const named = /^\/namespaces\/([^/]+)$/.exec(rest);
+      if (resource.name === 'namespaces' && named) return { resource, name: decodeURIComponent(named[1]!) };
+      continue;
+    }
+    const scoped = NAMESPACED_COLLECTION.exec(rest);
+    if (scoped && scoped[2] === resource.name) {
+      return {
+        resource,
+        namespace: decodeURIComponent(scoped[1]!),
+        ...(scoped[3] !== undefined ? { name: decodeURIComponent(scoped[3]) } : {}),
+      };
+    }
+  }
+  return undefined;
+}
+
+function readListQuery(url: URL): ListQuery {
+  const param = (name: string) => url.searchParams.get(name) ?? undefined;
+  const limit = param('limit');
+  return {
+    ...(param('resourceVersion') !== undefined ? { resourceVersion: param('resourceVersion') } : {}),
+    ...(param('resourceVersionMatch') !== undefined ? { resourceVersionMatch: param('resourceVersionMatch') } : {}),
+    ...(limit !== undefined ? { limit: Number(limit) } : {}),
+    ...(param('continue') !== undefined ? { continueToken: param('continue') } : {}),
+  };
+}
+
+/** ValidateListOptions, in its words. */
+function listQueryError(query: ListQuery, isWatch: boolean): string | undefined {
+  const match = query.resourceVersionMatch;
+  const version = query.resourceVersion ?? '';
+  if (match !== undefined) {
+    if (isWatch) return 'resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch';
+    if (version === '') return 'resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided';
+    if (match !== 'Exact' && match !== 'NotOlderThan') return `resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan", ""`;
+    if (match === 'Exact' && version === '0') return 'resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"';
+    if (query.continueToken !== undefined) return 'resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden when continue is provided';
+  }
+  if (query.continueToken !== undefined && version !== '' && version !== '0') {
+    return 'specifying resource version is not allowed when using continue';
+  }
+  if (version !== '' && !/^\d+$/.test(version)) return `resourceVersion: Invalid value: "${version}": must be a number`;
+  return undefined;
+}
+
+function encodeContinue(resourceVersion: number, after: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: resourceVersion, start: after })).toString('base64url');
+}
+
+function decodeContinue(token: string): { resourceVersion: number; after: string } | undefined {
+  try {
+    const decoded: unknown = JSON.parse(Buffer.from(token, 'base64url').toString());
+    const { rv, start } = decoded as { rv?: unknown; start?: unknown };
+    return typeof rv === 'number' && typeof start === 'string' ? { resourceVersion: rv, after: start } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Items of a typed list carry no kind or apiVersion: those are the list's. */
+function withoutTypeMeta(object: ApiObject): Record<string, unknown> {
+  const { kind, apiVersion, ...rest } = object;
+  return kind === undefined && apiVersion === undefined ? object : rest;
+}
