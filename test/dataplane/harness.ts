@@ -8,6 +8,7 @@
 // and waits until each agent's latest logged digest equals it. CNI cache files (which veth is whose) are written
 // by the lab before the manifests naming those pods, and an agent's sync reads the manifests before the CNI cache,
 // so a sync that logs the new digest has seen the bindings of its pods too.
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -169,7 +170,7 @@ const SOURCES = join(REPO, 'src');
 
 /** Creates a lab of `nodes` nodes with the outside host, and starts one agent per node on an empty cluster. */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-  assertBuiltCli();
+  ensureBuiltCli();
   const lab = await createLab({ nodes: options.nodes ?? 2, outside: true });
   const cluster = new LabCluster(lab, options);
   try {
@@ -181,16 +182,29 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   return cluster;
 }
 
-/** The agents run the built CLI: refuse to test a build older than the sources. */
-function assertBuiltCli(): void {
-  if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: run \`npx tsc -p tsconfig.json\` first`);
-  const stale = sourceFiles(SOURCES).filter((source) => {
+/**
+ * The agents run the built CLI, which must be built from the sources under test: a dist/ older than any source
+ * is rebuilt first (`tsc -p tsconfig.json`), and a build that fails stops the run.
+ */
+function ensureBuiltCli(): void {
+  if (staleSources().length === 0) return;
+  try {
+    execFileSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.json')], { cwd: REPO, stdio: 'pipe' });
+  } catch (error) {
+    const output = (error as { stdout?: Buffer }).stdout?.toString() ?? String(error);
+    throw new Error(`the agents need dist/ built from src/, and \`tsc -p tsconfig.json\` failed:\n${output}`);
+  }
+  const stale = staleSources();
+  if (stale.length > 0 || !existsSync(CLI)) {
+    throw new Error(`dist/ is still older than ${stale.map((s) => relative(REPO, s)).join(', ') || CLI} after a build`);
+  }
+}
+
+function staleSources(): string[] {
+  return sourceFiles(SOURCES).filter((source) => {
     const built = join(REPO, 'dist', relative(SOURCES, source)).replace(/\.ts$/, '.js');
     return !existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs;
   });
-  if (stale.length > 0) {
-    throw new Error(`dist/ is older than ${stale.map((s) => relative(REPO, s)).join(', ')}: run \`npx tsc -p tsconfig.json\` first`);
-  }
 }
 
 function sourceFiles(directory: string): string[] {
