@@ -4,7 +4,6 @@ import { type Logger, pino } from 'pino';
 import { ClusterState } from './cluster-state.js';
 import { type ClusterConnection, createApiClient, describeConnection, loadKubeConfig } from './connection.js';
 import { DEFAULT_WATCH_TIMING, ListWatch, type ListWatchStatus, type WatchTiming } from './list-watch.js';
-import { OBJECT_READERS } from './read-object.js';
 import { API_RESOURCES, RESOURCE_NAMES, type ResourceName } from './resources.js';
 
 export interface ClusterWatchOptions {
@@ -40,7 +39,7 @@ export function watchCluster(options: ClusterWatchOptions): ClusterWatch {
     new ListWatch({
       client,
       path: API_RESOURCES[resource].collectionPath,
-      read: OBJECT_READERS[resource],
+      read: state.reader(resource),
       sink: state.sink(resource),
       timing,
       logger: logger.child({ resource }),

@@ -236,6 +236,10 @@ describe('an invalid object beside valid ones', () => {
     });
     await expectConverged(cluster!);
     expect(watch.state.problems().map((p) => p.object)).toEqual(['Pod prod/bad-label']);
+
+    server.delete('pods', 'prod', 'bad-label');
+    await expectConverged(cluster!);
+    expect(watch.state.problems()).toEqual([]);
   });
 });
 
