@@ -19,5 +19,26 @@ build: deps
 test: build
 	npx vitest run
 
+# The seeds' story with real packets on a 2-node netns lab, one agent per node; cleans up after itself.
+demo: build
+	npx tsx test/dataplane/demo.ts
+
+# A lab that stays up for you to explore (commands to try are printed); lab-down removes it.
+lab-up: build
+	npx tsx test/lab/lab-cli.ts up
+
+lab-down: deps
+	npx tsx test/lab/lab-cli.ts down
+
+# Benchmarks (not tests): results and how to read them in bench/README.md.
+bench: build
+	bash bench/run-all.sh
+
+# Long differential runs of the dataplane against the semantics: make fuzz-dataplane SEED=1 N=200
+SEED ?= 1
+N ?= 100
+fuzz-dataplane: build
+	SEED=$(SEED) N=$(N) npx tsx test/dataplane/fuzz-dataplane.ts
+
 clean:
 	rm -rf dist
