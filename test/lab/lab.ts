@@ -34,7 +34,7 @@ import {
 } from './addressing.js';
 import { cniCacheFileName, cniCacheJSON } from './cni-cache.js';
 import { bridgeBatch, inNetns, ipBatch, mustRun, runCommand, type CommandResult } from './commands.js';
-import type { LabNode, LabPod, OutsideHost, Place, PodSpec } from './places.js';
+import type { LabNode, LabPod, OutsideHost, Place, PodSpec, ServerRecord } from './places.js';
 import {
   STATE_ROOT,
   destroyCrashedLabs,
@@ -49,7 +49,7 @@ import {
 } from './state.js';
 import { TrafficEngine, type Outcome, type Proto } from './traffic.js';
 
-export type { LabNode, LabPod, OutsideHost, Place, PodSpec } from './places.js';
+export type { LabNode, LabPod, OutsideHost, Place, PodSpec, ServerRecord } from './places.js';
 export type { Outcome, Proto } from './traffic.js';
 export type { CommandResult } from './commands.js';
 export { destroyAll } from './state.js';
@@ -214,6 +214,7 @@ class NetnsLab implements Lab {
   readonly nodes: LabNode[];
   readonly outside: OutsideHost | undefined;
   private readonly podsByNetns = new Map<string, LabPod>();
+  private readonly servers = new Map<string, ServerRecord>();
   /** Per node: host numbers in use, and the last one given (host-local IPAM hands them out round-robin). */
   private readonly hostsInUse = new Map<string, Set<number>>();
   private readonly lastHost = new Map<string, number>();
@@ -504,6 +505,7 @@ class NetnsLab implements Lab {
   /** Undoes addPod, also halfway: servers, processes, veth (both ends), namespace, cache file, address. */
   private async removePod(pod: LabPod): Promise<void> {
     await this.requireEngine().request({ op: 'forget', netns: pod.netns });
+    for (const [key, server] of this.servers) if (server.netns === pod.netns) this.servers.delete(key);
     for (const pid of pidsIn([pod.netns])) killQuietly(pid, 'SIGKILL');
     await runCommand(['ip', '-n', this.node(pod.node).netns, 'link', 'del', pod.hostVeth]);
     await runCommand(['ip', 'netns', 'delete', pod.netns]);
@@ -554,6 +556,9 @@ class NetnsLab implements Lab {
     this.assertUsable();
     const engine = this.requireEngine();
     await engine.request({ op: 'serve', netns: where.netns, proto, port, label: `${where.label} ${proto}/${port}` });
+    const key = serverKey(where.netns, proto, port);
+    this.servers.set(key, { netns: where.netns, label: where.label, proto, port });
+    this.saveState();
     return {
       where,
       port,
@@ -561,6 +566,8 @@ class NetnsLab implements Lab {
       peers: () => engine.request({ op: 'peers', netns: where.netns, proto, port }),
       stop: async () => {
         await engine.request({ op: 'unserve', netns: where.netns, proto, port });
+        this.servers.delete(key);
+        this.saveState();
       },
     };
   }
@@ -671,6 +678,7 @@ class NetnsLab implements Lab {
       nodes: this.nodes,
       ...(this.outside ? { outside: this.outside } : {}),
       pods: this.pods,
+      servers: [...this.servers.values()],
     };
     writeState(state);
   }
@@ -707,6 +715,10 @@ async function untilInside(pid: number, netns: string, exited: Promise<ProcessEx
     if (Date.now() > deadline) throw new Error(`process ${pid} did not enter ${netns} within ${ENTER_NETNS_TIMEOUT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
+}
+
+function serverKey(netns: string, proto: Proto, port: number): string {
+  return `${netns} ${proto}/${port}`;
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {

@@ -1,5 +1,6 @@
 // The things of a lab that traffic starts from and goes to. Plain data: the state file holds them as they are.
 import type { NodeAddressing } from './addressing.js';
+import type { Proto } from './traffic.js';
 
 /** Anything with a network namespace: a pod, a node (hostNetwork), the outside host. */
 export interface Place {
@@ -53,4 +54,12 @@ export interface PodSpec {
   /** A node name of the lab, e.g. `node1`. */
   readonly node: string;
   readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** A server the lab's traffic engine runs, as the state file lists it. */
+export interface ServerRecord {
+  readonly netns: string;
+  readonly label: string;
+  readonly proto: Proto;
+  readonly port: number;
 }

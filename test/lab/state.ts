@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommandSync } from './commands.js';
-import type { LabNode, LabPod, OutsideHost } from './places.js';
+import type { LabNode, LabPod, OutsideHost, ServerRecord } from './places.js';
 
 export const STATE_ROOT = '/run/bulkhead-lab';
 
@@ -24,6 +24,7 @@ export interface LabState {
   readonly nodes: readonly LabNode[];
   readonly outside?: OutsideHost;
   readonly pods: readonly LabPod[];
+  readonly servers: readonly ServerRecord[];
 }
 
 export function stateFile(prefix: string): string {
