@@ -212,6 +212,12 @@ describe('connectivity', () => {
     expect(await lab.probe(a1, b1.ipv4, 8080, 'udp')).toBe('refused');
   });
 
+  it('starts traffic only in its own namespaces', async () => {
+    const root = { netns: 'not-a-lab-namespace', label: 'root' };
+    await expect(lab.probe(root, a1.ipv4, SERVED, 'tcp')).rejects.toThrow(/not a namespace of lab/);
+    await expect(lab.exec(root, ['true'])).rejects.toThrow(/not a namespace of lab/);
+  });
+
   it('runs 50 probes in parallel, quickly', async () => {
     const pods = [a1, a2, b1];
     const started = performance.now();

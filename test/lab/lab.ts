@@ -554,6 +554,7 @@ class NetnsLab implements Lab {
 
   async startServer(where: Place, port: number, proto: Proto): Promise<LabServer> {
     this.assertUsable();
+    this.assertOwn(where);
     const engine = this.requireEngine();
     await engine.request({ op: 'serve', netns: where.netns, proto, port, label: `${where.label} ${proto}/${port}` });
     const key = serverKey(where.netns, proto, port);
@@ -574,6 +575,7 @@ class NetnsLab implements Lab {
 
   async probe(from: Place, toIP: string, port: number, proto: Proto, options: ProbeOptions = {}): Promise<Outcome> {
     this.assertUsable();
+    this.assertOwn(from);
     return this.requireEngine().request({
       op: 'probe',
       netns: from.netns,
@@ -587,6 +589,7 @@ class NetnsLab implements Lab {
 
   async exec(where: Place, argv: readonly string[], options: ExecOptions = {}): Promise<CommandResult> {
     this.assertUsable();
+    this.assertOwn(where);
     return runCommand(['ip', 'netns', 'exec', where.netns, ...argv], options);
   }
 
@@ -596,6 +599,7 @@ class NetnsLab implements Lab {
     options: { name?: string; env?: NodeJS.ProcessEnv } = {},
   ): Promise<LabProcess> {
     this.assertUsable();
+    this.assertOwn(node);
     const name = options.name ?? (argv[0] ?? 'process').split('/').pop() ?? 'process';
     const stamp = `${name}-${Date.now()}-${randomHex(4)}`;
     const stdoutPath = join(node.logDir, `${stamp}.out`);
@@ -661,6 +665,16 @@ class NetnsLab implements Lab {
   private assertUsable(): void {
     if (this.destroyed) throw new Error(`lab ${this.prefix} is destroyed`);
     if (this.detached) throw new Error(`lab ${this.prefix} is detached; it belongs to lab-cli now`);
+  }
+
+  /**
+   * Traffic may start only in this lab's namespaces: they connect to nothing but each other, so no probe or
+   * command of the lab can reach the machine's real network.
+   */
+  private assertOwn(place: Place): void {
+    if (!place.netns.startsWith(`${this.prefix}-`) || !existsSync(`/run/netns/${place.netns}`)) {
+      throw new Error(`${place.label} (netns ${place.netns}) is not a namespace of lab ${this.prefix}`);
+    }
   }
 
   private requireEngine(): TrafficEngine {

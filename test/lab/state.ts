@@ -46,7 +46,15 @@ export function listStates(): LabState[] {
   if (!existsSync(STATE_ROOT)) return [];
   return readdirSync(STATE_ROOT)
     .filter((name) => name.endsWith('.json'))
-    .map((name) => readState(name.slice(0, -'.json'.length)));
+    .flatMap((name) => {
+      try {
+        return [readState(name.slice(0, -'.json'.length))];
+      } catch (error) {
+        // Torn down by its owner between the listing and the reading.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw error;
+      }
+    });
 }
 
 export function processStartTime(pid: number): number | undefined {
