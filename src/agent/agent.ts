@@ -1,7 +1,6 @@
 // The agent: cluster state (manifest files, the CNI cache) -> snapshot -> plan -> one nft transaction per sync.
 // It keeps the plan the kernel holds in memory and never lists the ruleset; it never flushes its tables, on
 // exit or otherwise: a failed transaction leaves the previous rules, and a stopped agent leaves its last ones.
-import { type FSWatcher, watch } from 'node:fs';
 import { type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
 import { isEmptyTransaction, type Plan, POLICY_TABLE } from '../compile/index.js';
@@ -9,6 +8,7 @@ import { DEFAULT_NAMESPACE, DEFAULT_POD_CIDRS, type LoadOptions } from '../model
 import { type BackoffPolicy, backoffDelay, createNftRunner, describeTarget } from '../nft/index.js';
 import { readCniCache } from '../node/cni-cache.js';
 import { buildSnapshot } from '../snapshot/snapshot.js';
+import { watchDirectories } from './directory-watch.js';
 import { findingsChange } from './findings.js';
 import { acceptManifests, clusterFromManifests, manifestsDigest, readManifestDirectory } from './manifests.js';
 import { type AgentOptions, resolveAgentOptions } from './options.js';
@@ -64,7 +64,7 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
   let consecutiveFailures = 0;
   const reported = new Map<string, ReadonlySet<string>>();
   // Events arrive only after setup has finished, when `scheduler` exists.
-  const watchers = directoryWatchers([options.manifestsDir, options.cniResultsDir], () => scheduler.changed(), log);
+  const watchers = watchDirectories([options.manifestsDir, options.cniResultsDir], () => scheduler.changed(), log);
 
   /** Logs each finding of `topic` once, when it appears. */
   const report = <T>(topic: string, findings: readonly T[], key: (f: T) => string, logOne: (f: T) => void) => {
@@ -221,41 +221,4 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     process.on('SIGINT', onSignal);
   });
   await agent.stop();
-}
-
-/**
- * fs.watch on each directory, recursively. A directory that does not exist yet (no pod has started, so no CNI
- * cache) is watched once it does: `ensure` retries the missing ones, and the periodic rescan covers the gap.
- */
-function directoryWatchers(directories: readonly string[], onChange: () => void, log: Logger) {
-  const watchers = new Map<string, FSWatcher>();
-  let closed = false;
-  const ensure = () => {
-    if (closed) return;
-    for (const directory of directories) {
-      if (watchers.has(directory)) continue;
-      try {
-        const watcher = watch(directory, { recursive: true }, onChange);
-        watcher.on('error', (error) => {
-          log.warn({ object: `directory ${directory}`, err: error }, 'watching stopped; periodic rescans go on');
-          watcher.close();
-          watchers.delete(directory);
-        });
-        watchers.set(directory, watcher);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-          log.warn({ object: `directory ${directory}`, err: error }, 'cannot watch; periodic rescans go on');
-        }
-      }
-    }
-  };
-  ensure();
-  return {
-    ensure,
-    close: () => {
-      closed = true;
-      for (const watcher of watchers.values()) watcher.close();
-      watchers.clear();
-    },
-  };
 }
