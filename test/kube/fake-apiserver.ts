@@ -92,6 +92,8 @@ export interface FakeApiServer {
    */
   freezeCache(): void;
   thawCache(): void;
+  /** Calls `listener` with each request as it arrives, before it is answered (to act at a precise moment). */
+  onRequest(listener: (request: RequestRecord) => void): () => void;
   /** Open watches, of one resource or all. */
   openWatches(resource?: ResourceName): number;
   close(): Promise<void>;
@@ -105,6 +107,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   const defaultWatchTimeoutMs = (options.defaultWatchTimeoutSeconds ?? 1_800) * 1_000;
   const history = new History(options.initialResourceVersion ?? 1_000, options.retainedChanges ?? 10_000);
   const requests: RequestRecord[] = [];
+  const requestListeners = new Set<(request: RequestRecord) => void>();
   const watches = new Set<WatchStream & { resourceName: ResourceName }>();
   const sockets = new Set<Socket>();
   let down: DownMode | undefined;
@@ -223,6 +226,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       status: 0,
     };
     requests.push(record);
+    for (const listener of [...requestListeners]) listener(record);
     if (down === 'unavailable') return fail(response, record, status.serviceUnavailable());
     if (!route) return fail(response, record, status.notFound('path', url.pathname));
     if (request.method !== 'GET') return fail(response, record, status.methodNotAllowed(request.method ?? ''));
@@ -319,6 +323,10 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     },
     thawCache: () => {
       cacheFrozenAt = undefined;
+    },
+    onRequest: (listener) => {
+      requestListeners.add(listener);
+      return () => requestListeners.delete(listener);
     },
     openWatches: (resource) => [...watches].filter((w) => resource === undefined || w.resourceName === resource).length,
     close: async () => {

@@ -16,11 +16,12 @@ let generated: Promise<ServingCertificate> | undefined;
 
 /** One certificate for 127.0.0.1 per test process (openssl, from Debian's openssl package). */
 export function servingCertificate(): Promise<ServingCertificate> {
-  generated ??= generate();
+  generated ??= generateCertificate();
   return generated;
 }
 
-async function generate(): Promise<ServingCertificate> {
+/** A new self-signed certificate for 127.0.0.1. */
+export async function generateCertificate(): Promise<ServingCertificate> {
   const dir = await mkdtemp(join(tmpdir(), 'bulkhead-fake-apiserver-tls-'));
   try {
     const key = join(dir, 'key.pem');

@@ -96,6 +96,20 @@ describe('a connection dropped mid-stream', () => {
   });
 });
 
+describe('a watch the server ends (timeoutSeconds)', () => {
+  it('is watched again at once from where it was, without a relist', async () => {
+    const { server, watch } = await started(seed, { timing: { watchTimeoutSeconds: 1 } });
+    await vi.waitFor(() => expect(watch.status().pods.restarts.closed).toBeGreaterThanOrEqual(1), { timeout: 3_000 });
+    server.create('pods', rawPod('prod', 'after-timeout', { ips: ['10.244.1.88'] }));
+    await expectConverged(cluster!);
+    const podWatches = requestsOf(server, 'watch', 'pods');
+    expect(Number(podWatches[0]?.query['timeoutSeconds'])).toBeGreaterThanOrEqual(1);
+    expect(podWatches[1]?.query['resourceVersion']).toBe(podWatches[0]?.query['resourceVersion']);
+    expect(watch.status().pods.restarts.error).toBe(0);
+    expect(requestsOf(server, 'list', 'pods')).toHaveLength(3);
+  });
+});
+
 describe('410 Gone', () => {
   it('relists and reconciles, so an object deleted while the watch was away is gone', async () => {
     const { server, watch, events } = await started();
@@ -114,6 +128,25 @@ describe('410 Gone', () => {
     expect(rewatch?.status).toBe(200);
     // The relist after 410 reads the latest state: no resourceVersion.
     expect(requestsOf(server, 'list', 'pods').slice(3)[0]?.query).toEqual({ limit: String(FAST_TIMING.pageSize) });
+  });
+});
+
+describe('a list whose continue token expires between pages', () => {
+  it('starts the list over from the latest state', async () => {
+    cluster = await startWatchedCluster(seed);
+    const { server, watch } = cluster;
+    // The first continue request finds its history compacted, after a deletion the first page did not see.
+    const stopListening = server.onRequest((request) => {
+      if (request.resource !== 'pods' || request.query['continue'] === undefined) return;
+      stopListening();
+      server.delete('pods', 'dev', 'tool');
+      server.compact();
+    });
+    await watch.synced();
+    await expectConverged(cluster);
+    const podLists = requestsOf(server, 'list', 'pods');
+    expect(podLists.map((r) => r.status)).toContain(410);
+    expect(watch.status().pods.listFailures).toBe(1);
   });
 });
 
