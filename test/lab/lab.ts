@@ -145,7 +145,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
 async function checkPrerequisites(): Promise<void> {
   const problems: string[] = [];
   if (process.getuid?.() !== 0) problems.push('must run as root (network namespaces, nftables, raw sockets)');
-  for (const tool of ['ip', 'bridge', 'nft', 'sysctl']) {
+  for (const tool of ['ip', 'bridge', 'nft', 'sysctl', 'nsenter']) {
     if (findExecutable(tool) === undefined) problems.push(`\`${tool}\` is not installed`);
   }
   if (findExecutable('python3') === undefined) problems.push('`python3` is not installed (the traffic engine)');
@@ -204,7 +204,14 @@ function installExitHooks(): void {
 }
 
 function tearDownLiveLabs(): void {
-  for (const lab of liveLabs) lab.destroySync();
+  for (const lab of liveLabs) {
+    try {
+      lab.destroySync();
+    } catch (error) {
+      // Keep going: the other labs still deserve their teardown, and destroyAll can finish this one.
+      console.error(`lab ${lab.prefix}: teardown failed: ${(error as Error).message}`);
+    }
+  }
 }
 
 // -------------------------------------------------------------------------------------------- the lab
