@@ -10,13 +10,53 @@ export interface GeneratedCluster {
 
 const TIERS = ['frontend', 'backend', 'database'] as const;
 
+/** MurmurHash3's finalizer: a bijection of 32-bit integers whose every output bit depends on every input bit. */
+function scatter(i: number): number {
+  let h = i >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 function sel(matchLabels: Record<string, string>): LabelSelector {
   return { matchLabels, matchExpressions: [] };
 }
 
-/** `nodes` spreads pods round-robin over node-0..node-(nodes-1). */
-export function generateCluster(options: { pods: number; policies: number; namespaces: number; nodes?: number }): GeneratedCluster {
+/**
+ * How pods go to node-0..node-(nodes-1), evenly either way:
+ * - `round-robin`: pod i on node i % nodes. When the namespace and node counts share a factor, a node holds the
+ *   pods of few namespaces (100 namespaces on 100 nodes: one namespace a node), so a node compiles few policies.
+ * - `scattered`: each round of `nodes` pods still gives every node one, at a place in the round that a hash of the
+ *   round number shifts, so a node's pods are unrelated to namespace, tier or app, as on a real cluster.
+ */
+export type Placement = 'round-robin' | 'scattered';
+
+export interface ClusterOptions {
+  readonly pods: number;
+  readonly policies: number;
+  readonly namespaces: number;
+  /** Default 20. */
+  readonly nodes?: number;
+  /** Default round-robin. */
+  readonly placement?: Placement;
+}
+
+function nodeIndex(pod: number, nodes: number, placement: Placement): number {
+  switch (placement) {
+    case 'round-robin':
+      return pod % nodes;
+    case 'scattered':
+      return (pod + scatter(Math.floor(pod / nodes))) % nodes;
+    default: {
+      const unreachable: never = placement;
+      throw new Error(`unknown placement ${String(unreachable)}`);
+    }
+  }
+}
+
+export function generateCluster(options: ClusterOptions): GeneratedCluster {
   const nodes = options.nodes ?? 20;
+  const placement = options.placement ?? 'round-robin';
   const namespaces: Namespace[] = [];
   for (let n = 0; n < options.namespaces; n++) {
     const name = `ns-${n}`;
@@ -35,7 +75,7 @@ export function generateCluster(options: { pods: number; policies: number; names
       labels: { app, tier, 'prometheus.io/scrape': i % 5 === 0 ? 'true' : 'false' },
       ips: [`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, `fd00:10:244::${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}`],
       hostNetwork: false,
-      nodeName: `node-${i % nodes}`,
+      nodeName: `node-${nodeIndex(i, nodes, placement)}`,
       ports: [
         { name: 'http', containerPort: tier === 'database' ? 5432 : 8080, protocol: 'TCP' },
         { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
