@@ -73,7 +73,10 @@ export class ClusterState {
     this.#logger = logger;
   }
 
-  /** Calls `listener` with every change from now on; the returned function unsubscribes. */
+  /**
+   * Calls `listener` with every change from now on; the returned function unsubscribes. A relist delivers its
+   * changes one by one within one call: take a snapshot after it (a debounced sync does), not inside a listener.
+   */
   subscribe(listener: ClusterListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -152,7 +155,7 @@ export class ClusterState {
     if (previous !== undefined && isDeepStrictEqual(previous, reading.value)) return;
     table.values.set(reading.key, reading.value);
     table.ordered = undefined;
-    this.#logger.debug({ object: reading.object }, previous === undefined ? 'added' : 'changed');
+    this.#logger.debug({ object: reading.object }, `${reading.object} ${previous === undefined ? 'added' : 'changed'}`);
     this.#emit(CHANGE_EVENTS[resource].upsert(reading.value, previous));
   }
 
@@ -162,7 +165,7 @@ export class ClusterState {
     if (previous === undefined) return;
     table.values.delete(key);
     table.ordered = undefined;
-    this.#logger.debug({ object }, 'removed');
+    this.#logger.debug({ object }, `${object} removed`);
     this.#emit(CHANGE_EVENTS[resource].remove(previous));
   }
 
@@ -170,7 +173,7 @@ export class ClusterState {
     const table = this.#table(resource);
     const before = table.problems.get(reading.key);
     if (reading.errors.length === 0) {
-      if (before) this.#logger.info({ object: reading.object }, 'valid again');
+      if (before) this.#logger.info({ object: reading.object }, `${reading.object} is valid again`);
       table.problems.delete(reading.key);
       return;
     }

@@ -28,7 +28,8 @@ export interface WatchTiming {
   readonly watchTimeoutSeconds: number;
   /**
    * A watch that brings neither an event nor a bookmark for this long is taken as stalled and opened again.
-   * Servers send bookmarks about every minute; this is well above that.
+   * kube-apiserver sends bookmarks about once a minute (and just before a watch's timeout), though it promises
+   * none: a quiet watch taken for stalled costs one more watch request, from the same resourceVersion.
    */
   readonly stallTimeoutMs: number;
   /** A full relist this often, times a random 1 to 1.1. */
@@ -190,6 +191,7 @@ export class ListWatch<T> {
       let settled = false;
       let controller: AbortController | undefined;
       let watchdog: NodeJS.Timeout | undefined;
+      let resync: NodeJS.Timeout | undefined;
       const end = (reason: WatchEnd['reason'], error?: unknown) => {
         if (settled) return;
         settled = true;
@@ -203,7 +205,7 @@ export class ListWatch<T> {
         clearTimeout(watchdog);
         watchdog = setTimeout(() => end('stalled'), timing.stallTimeoutMs);
       };
-      const resync = setTimeout(() => end('resync'), Math.min(MAX_TIMER_MS, Math.max(0, this.#resyncAt - Date.now())));
+      resync = setTimeout(() => end('resync'), Math.min(MAX_TIMER_MS, Math.max(0, this.#resyncAt - Date.now())));
       this.#endWatch = () => end('stopped');
       armWatchdog();
 

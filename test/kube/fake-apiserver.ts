@@ -108,18 +108,19 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   const history = new History(options.initialResourceVersion ?? 1_000, options.retainedChanges ?? 10_000);
   const requests: RequestRecord[] = [];
   const requestListeners = new Set<(request: RequestRecord) => void>();
-  const watches = new Set<WatchStream & { resourceName: ResourceName }>();
+  const watches = new Set<WatchStream>();
   const sockets = new Set<Socket>();
   let down: DownMode | undefined;
   let cacheFrozenAt: number | undefined;
   let closed = false;
 
   const cacheResourceVersion = () => cacheFrozenAt ?? history.resourceVersion;
+  const latestResourceVersion = () => history.resourceVersion;
 
-  /** Waits, as the watch cache does, for it to reach `wanted`; false when it did not in time. */
-  const cacheReaches = async (wanted: number): Promise<boolean> => {
+  /** Waits, as the watch cache does, for `current()` to reach `wanted`; false when it did not in time. */
+  const reaches = async (wanted: number, current: () => number): Promise<boolean> => {
     const deadline = Date.now() + tooLargeWaitMs;
-    while (cacheResourceVersion() < wanted) {
+    while (current() < wanted) {
       if (Date.now() >= deadline || closed) return false;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -154,10 +155,10 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       const exact = query.resourceVersionMatch === 'Exact' || (query.resourceVersionMatch === undefined && query.limit !== undefined);
       if (exact) {
         if (wanted < history.oldestAvailable) return fail(response, record, status.listTooOld());
-        if (!(await cacheReaches(wanted))) return fail(response, record, status.tooLargeResourceVersion(wanted, cacheResourceVersion()));
+        if (!(await reaches(wanted, cacheResourceVersion))) return fail(response, record, status.tooLargeResourceVersion(wanted, cacheResourceVersion()));
         at = wanted;
       } else {
-        if (!(await cacheReaches(wanted))) return fail(response, record, status.tooLargeResourceVersion(wanted, cacheResourceVersion()));
+        if (!(await reaches(wanted, cacheResourceVersion))) return fail(response, record, status.tooLargeResourceVersion(wanted, cacheResourceVersion()));
         at = cacheResourceVersion();
       }
     }
@@ -184,19 +185,16 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     const bookmarks = ['true', '1'].includes(url.searchParams.get('allowWatchBookmarks') ?? '');
     const timeoutSeconds = url.searchParams.get('timeoutSeconds');
     const from = given === '' || given === '0' ? undefined : Number(given);
-    if (from !== undefined && from > history.resourceVersion) await cacheReaches(from);
+    if (from !== undefined) await reaches(from, latestResourceVersion);
     record.status = 200;
-    const stream = Object.assign(
-      new WatchStream(response, {
-        resource: route.resource,
-        filter,
-        bookmarkIntervalMs: bookmarks ? bookmarkIntervalMs : null,
-        timeoutMs: timeoutSeconds !== null ? Number(timeoutSeconds) * 1_000 : defaultWatchTimeoutMs,
-        currentResourceVersion: () => history.resourceVersion,
-        onClose: () => watches.delete(stream),
-      }),
-      { resourceName: route.resource.name },
-    );
+    const stream: WatchStream = new WatchStream(response, {
+      resource: route.resource,
+      filter,
+      bookmarkIntervalMs: bookmarks ? bookmarkIntervalMs : null,
+      timeoutMs: timeoutSeconds !== null ? Number(timeoutSeconds) * 1_000 : defaultWatchTimeoutMs,
+      currentResourceVersion: latestResourceVersion,
+      onClose: () => watches.delete(stream),
+    });
     if (from === undefined) {
       // "Get state and start at most recent": the current objects as ADDED, then changes.
       for (const object of [...history.current(route.resource.name).values()].sort(byKey)) stream.added(object);
@@ -328,7 +326,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       requestListeners.add(listener);
       return () => requestListeners.delete(listener);
     },
-    openWatches: (resource) => [...watches].filter((w) => resource === undefined || w.resourceName === resource).length,
+    openWatches: (resource) => [...watches].filter((w) => resource === undefined || w.resource === resource).length,
     close: async () => {
       closed = true;
       cutEverything();

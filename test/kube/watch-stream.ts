@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { LabelSelector } from '../../src/model/types.js';
 import type { ApiStatus } from './api-status.js';
 import type { Change } from './history.js';
-import type { ApiObject, Resource } from './resources.js';
+import type { ApiObject, Resource, ResourceName } from './resources.js';
 import { type FieldRequirement, fieldsMatch, labelsMatch } from './selectors.js';
 
 export interface WatchFilter {
@@ -40,8 +40,6 @@ export class WatchStream {
   #stalled = false;
   readonly #held: string[] = [];
   #open = true;
-  /** Events written or held for this watcher, for tests that look at what a client was sent. */
-  readonly sent: { type: EventType; resourceVersion: string }[] = [];
 
   constructor(response: ServerResponse, options: WatchStreamOptions) {
     this.#response = response;
@@ -55,8 +53,8 @@ export class WatchStream {
     }
   }
 
-  get open(): boolean {
-    return this.#open;
+  get resource(): ResourceName {
+    return this.#options.resource.name;
   }
 
   /** The synthetic ADDED events that open a watch from no resourceVersion ("get state and start at most recent"). */
@@ -74,7 +72,7 @@ export class WatchStream {
 
   /** An ERROR event carrying a Status, after which the server ends the watch. */
   fail(status: ApiStatus): void {
-    this.#write('ERROR', status, '');
+    this.#write('ERROR', status);
     this.end();
   }
 
@@ -105,18 +103,16 @@ export class WatchStream {
     // A stalled connection sends nothing, bookmarks included.
     if (this.#stalled) return;
     const { kind, apiVersion } = this.#options.resource;
-    const resourceVersion = String(this.#options.currentResourceVersion());
-    this.#write('BOOKMARK', { kind, apiVersion, metadata: { resourceVersion } }, resourceVersion);
+    this.#write('BOOKMARK', { kind, apiVersion, metadata: { resourceVersion: String(this.#options.currentResourceVersion()) } });
   }
 
   #event(type: EventType, object: ApiObject): void {
     const { kind, apiVersion } = this.#options.resource;
-    this.#write(type, { kind, apiVersion, ...object }, object.metadata.resourceVersion ?? '');
+    this.#write(type, { kind, apiVersion, ...object });
   }
 
-  #write(type: EventType, object: unknown, resourceVersion: string): void {
+  #write(type: EventType, object: unknown): void {
     if (!this.#open) return;
-    this.sent.push({ type, resourceVersion });
     const line = `${JSON.stringify({ type, object })}\n`;
     if (this.#stalled) this.#held.push(line);
     else this.#response.write(line);
