@@ -151,6 +151,8 @@ export interface Cluster {
   verdict(probe: Probe): Promise<{ connection: Connection; verdict: ConnectionVerdict }>;
   /** Runs probes in parallel batches; each result carries the verdict for the same connection. */
   probe(probes: readonly Probe[]): Promise<ProbeResult[]>;
+  /** Source addresses a server of the scenario has seen (TCP connections, UDP datagrams, SCTP INITs), oldest first. */
+  serverPeers(where: Origin, served: Served): Promise<string[]>;
   /** Every drop counter on every node, named by pod and direction. */
   dropCounters(): Promise<DropReading[]>;
   /** `nft list chain` of a pod's chain on its node, or a line saying there is none. */
@@ -572,6 +574,12 @@ class LabCluster implements Cluster {
       verdict,
       verdictOutcome: verdict.allowed ? 'connected' : 'timeout',
     };
+  }
+
+  async serverPeers(where: Origin, served: Served): Promise<string[]> {
+    const server = this.servers.get(serverKey(this.place(where), served));
+    if (server === undefined) throw new Error(`no server on ${this.place(where).label} ${served.protocol}/${served.port}`);
+    return server.peers();
   }
 
   // ---------------------------------------------------------------------------------------------- counters, chains
