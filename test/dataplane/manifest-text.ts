@@ -19,7 +19,8 @@ export interface PodManifest {
   readonly nodeName: string;
   readonly ips: readonly string[];
   readonly ports: readonly ContainerPort[];
-  readonly hostNetwork: boolean;
+  /** Default false. */
+  readonly hostNetwork?: boolean;
 }
 
 export function namespaceText(name: string, labels: Labels): string {
@@ -34,7 +35,7 @@ export function podText(pod: PodManifest): string {
     metadata: { name: pod.name, namespace: pod.namespace, ...nonEmpty('labels', pod.labels) },
     spec: {
       nodeName: pod.nodeName,
-      ...(pod.hostNetwork ? { hostNetwork: true } : {}),
+      ...(pod.hostNetwork === true ? { hostNetwork: true } : {}),
       containers: [{ name: 'main', image: 'lab', ...(ports.length > 0 ? { ports } : {}) }],
     },
     status: { phase: 'Running', podIPs: pod.ips.map((ip) => ({ ip })), ...(pod.ips[0] === undefined ? {} : { podIP: pod.ips[0] }) },
