@@ -147,8 +147,13 @@ export interface Cluster {
   place(origin: Origin): Place;
   /** The address a probe to this target goes to. */
   addressOf(target: Target, family?: 4 | 6): string;
-  /** The verdict for a connection, on the snapshot in force, with the addresses a probe would use. */
-  verdict(probe: Probe): Promise<{ connection: Connection; verdict: ConnectionVerdict }>;
+  /**
+   * The snapshot a scenario would put in force, without applying it (its pods must be in the lab already, as
+   * their addresses are the lab's).
+   */
+  preview(scenario: Scenario): Snapshot;
+  /** The verdict for a connection, with the addresses a probe would use, on the snapshot in force or the one given. */
+  verdict(probe: Probe, snapshot?: Snapshot): Promise<{ connection: Connection; verdict: ConnectionVerdict }>;
   /** Runs probes in parallel batches; each result carries the verdict for the same connection. */
   probe(probes: readonly Probe[]): Promise<ProbeResult[]>;
   /** Source addresses a server of the scenario has seen (TCP connections, UDP datagrams, SCTP INITs), oldest first. */
@@ -508,16 +513,23 @@ class LabCluster implements Cluster {
     return address;
   }
 
-  async verdict(probe: Probe): Promise<{ connection: Connection; verdict: ConnectionVerdict }> {
+  preview(scenario: Scenario): Snapshot {
+    for (const pod of scenario.pods) {
+      if (pod.hostNetwork !== true) this.lab.pod(pod.namespace, pod.name);
+    }
+    return this.load(this.manifestTexts(scenario));
+  }
+
+  async verdict(probe: Probe, snapshot: Snapshot = this.current): Promise<{ connection: Connection; verdict: ConnectionVerdict }> {
     const destinationIP = this.addressOf(probe.to, probe.family);
     const sourceIP = await this.sourceAddress(probe.from, destinationIP);
     const connection: Connection = {
-      from: this.endpoint(probe.from, sourceIP),
-      to: typeof probe.to === 'string' ? this.endpoint(probe.to, destinationIP) : this.endpointAt(destinationIP),
+      from: this.endpoint(snapshot, probe.from, sourceIP),
+      to: typeof probe.to === 'string' ? this.endpoint(snapshot, probe.to, destinationIP) : endpointAt(snapshot, destinationIP),
       port: probe.port,
       protocol: probe.protocol,
     };
-    return { connection, verdict: connectionVerdict(this.current, connection) };
+    return { connection, verdict: connectionVerdict(snapshot, connection) };
   }
 
   /** A pod's own address, or, from a node's namespace, the address the kernel picks for that destination. */
@@ -537,17 +549,11 @@ class LabCluster implements Cluster {
     return source;
   }
 
-  private endpoint(origin: Origin, ip: string): Endpoint {
+  private endpoint(snapshot: Snapshot, origin: Origin, ip: string): Endpoint {
     if (typeof origin !== 'string') return { kind: 'external', ip };
-    const pod = this.current.pod(origin);
-    if (pod === undefined) throw new Error(`pod ${origin} is not in the snapshot in force`);
+    const pod = snapshot.pod(origin);
+    if (pod === undefined) throw new Error(`pod ${origin} is not in the snapshot`);
     return { kind: 'pod', pod, ip };
-  }
-
-  /** Whoever holds the address in the snapshot: a pod, a node's hostNetwork pod, or nobody (external). */
-  private endpointAt(ip: string): Endpoint {
-    const pod = this.current.podByIP(ip) ?? this.current.pods.find((p) => p.hostNetwork && p.ips.includes(canonicalIP(ip)));
-    return pod ? { kind: 'pod', pod, ip } : { kind: 'external', ip };
   }
 
   async probe(probes: readonly Probe[]): Promise<ProbeResult[]> {
@@ -639,6 +645,12 @@ class LabCluster implements Cluster {
 }
 
 // ------------------------------------------------------------------------------------------------ helpers
+
+/** Whoever holds the address in the snapshot: a pod, a node's hostNetwork pod, or nobody (external). */
+function endpointAt(snapshot: Snapshot, ip: string): Endpoint {
+  const pod = snapshot.podByIP(ip) ?? snapshot.pods.find((p) => p.hostNetwork && p.ips.includes(canonicalIP(ip)));
+  return pod ? { kind: 'pod', pod, ip } : { kind: 'external', ip };
+}
 
 function proto(protocol: Protocol): Proto {
   switch (protocol) {
