@@ -15,8 +15,8 @@ import { PROBE_PORTS, randomCluster, type RandomCluster } from '../support/arbit
 import { type Cluster, describeProbe, type PodDeclaration, type Probe, type ProbeResult, type Scenario, type Served } from './harness.js';
 import { policyObject } from './manifest-text.js';
 
-/** Pods, namespaces and policies of one random cluster: up to 12 pods in up to 3 namespaces, up to 6 policies. */
-export const CLUSTER_SIZE = 12;
+/** randomCluster's size: up to 12 pods in up to 3 namespaces, up to 6 policies. */
+export const DEFAULT_CLUSTER_SIZE = 12;
 export const DEFAULT_PROBES_PER_CLUSTER = 60;
 
 /** The outside host's addresses: destinations beyond every pod, which ipBlocks select and excepts cut out. */
@@ -32,9 +32,9 @@ export interface ClusterRun {
  * Runs one random cluster on the lab: pods first (their addresses are the lab's), then the policies, whose
  * ipBlocks are moved onto the lab's address plan; then `probes` probes, about half of them denied.
  */
-export async function runRandomCluster(cluster: Cluster, seed: number, probes = DEFAULT_PROBES_PER_CLUSTER): Promise<ClusterRun> {
-  const random = randomCluster(seed, CLUSTER_SIZE);
-  const pods = random.pods.map(podDeclaration);
+export async function runRandomCluster(cluster: Cluster, seed: number, probes = DEFAULT_PROBES_PER_CLUSTER, size = DEFAULT_CLUSTER_SIZE): Promise<ClusterRun> {
+  const random = randomCluster(seed, size);
+  const pods = random.pods.map((pod) => podDeclaration(pod, cluster.lab.nodes.length));
   const namespaces = random.namespaces.map((ns) => ({ name: ns.name, labels: ns.labels }));
   // Phase 1 places the pods, so that phase 2 can aim ipBlocks at their addresses.
   await cluster.apply({ namespaces, pods, policies: [] }, { flushConntrack: false });
@@ -49,20 +49,20 @@ export async function runRandomCluster(cluster: Cluster, seed: number, probes = 
   const results = await cluster.probe(sample.map((c) => c.probe));
   const disagreements: string[] = [];
   for (const result of results) {
-    if (result.outcome !== result.verdictOutcome) disagreements.push(await reproduction(cluster, seed, result));
+    if (result.outcome !== result.verdictOutcome) disagreements.push(await reproduction(cluster, `SEED=${seed} N=1 PROBES=${probes} SIZE=${size}`, seed, result));
   }
   return { seed, results, disagreements };
 }
 
 // ------------------------------------------------------------------------------------------------ the cluster on the lab
 
-/** Nodes node-0 and node-1 of the generator are the lab's node1 and node2. */
-function podDeclaration(pod: Pod): PodDeclaration {
+/** The generator's node-i is the lab's node(i mod nodes + 1): node-0 and node-1 are node1 and node2. */
+function podDeclaration(pod: Pod, nodes: number): PodDeclaration {
   const index = Number(pod.nodeName?.replace(/^node-/, '') ?? 0);
   return {
     namespace: pod.namespace,
     name: pod.name,
-    node: `node${index + 1}`,
+    node: `node${(index % nodes) + 1}`,
     labels: pod.labels,
     ports: pod.ports,
     hostNetwork: pod.hostNetwork,
@@ -307,7 +307,7 @@ function uniqueServed(list: readonly Served[]): Served[] {
  * manifests of the two ends and of the policies that isolate them (the whole directory is copied aside), and the
  * nft chains of the two pods on their nodes.
  */
-async function reproduction(cluster: Cluster, seed: number, result: ProbeResult): Promise<string> {
+async function reproduction(cluster: Cluster, replay: string, seed: number, result: ProbeResult): Promise<string> {
   const { probe, verdict } = result;
   const copy = mkdtempSync(join(tmpdir(), `bulkhead-differential-${seed}-`));
   cpSync(cluster.manifestsDir, copy, { recursive: true });
@@ -322,7 +322,7 @@ async function reproduction(cluster: Cluster, seed: number, result: ProbeResult)
   return [
     `seed ${seed}: ${describeProbe(result)}`,
     `verdict: ${JSON.stringify(verdict)}`,
-    `replay: SEED=${seed} N=1 npx tsx test/dataplane/fuzz-dataplane.ts (pod addresses depend on the lab's history; ${copy} holds the exact manifests)`,
+    `replay: ${replay} npx tsx test/dataplane/fuzz-dataplane.ts (pod addresses depend on the lab's history; ${copy} holds the exact manifests)`,
     '--- the two ends',
     ...podTexts,
     '--- the policies isolating them',

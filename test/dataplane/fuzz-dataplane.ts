@@ -3,9 +3,9 @@
 //   SEED=1234 N=500 npx tsx test/dataplane/fuzz-dataplane.ts     (make fuzz-dataplane SEED=1234 N=500)
 //
 // runs clusters SEED, SEED+1, ... SEED+N-1 (each a random cluster of test/support/arbitraries.ts on the two-node
-// lab, PROBES probes each, default 40), prints one line per cluster and every disagreement with its reproduction,
+// lab, PROBES probes each, default 60, of randomCluster size SIZE, default 12), prints one line per cluster and every disagreement with its reproduction,
 // and exits 1 if there was any. Without SEED, one is drawn and printed. Needs root, nft and the lab's tools.
-import { runRandomCluster, DEFAULT_PROBES_PER_CLUSTER } from './differential.js';
+import { DEFAULT_CLUSTER_SIZE, DEFAULT_PROBES_PER_CLUSTER, runRandomCluster } from './differential.js';
 import { startCluster } from './harness.js';
 
 function wholeNumber(name: string, fallback: number): number {
@@ -22,8 +22,9 @@ function wholeNumber(name: string, fallback: number): number {
 const seed = wholeNumber('SEED', Math.floor(Math.random() * 2 ** 31));
 const count = wholeNumber('N', 100);
 const probes = wholeNumber('PROBES', DEFAULT_PROBES_PER_CLUSTER);
+const size = wholeNumber('SIZE', DEFAULT_CLUSTER_SIZE);
 
-process.stdout.write(`fuzz-dataplane: SEED=${seed} N=${count} PROBES=${probes}\n`);
+process.stdout.write(`fuzz-dataplane: SEED=${seed} N=${count} PROBES=${probes} SIZE=${size}\n`);
 const started = Date.now();
 const cluster = await startCluster({ probeConcurrency: 128 });
 let disagreeing = 0;
@@ -31,7 +32,7 @@ let probed = 0;
 let denied = 0;
 try {
   for (let i = 0; i < count; i++) {
-    const run = await runRandomCluster(cluster, seed + i, probes);
+    const run = await runRandomCluster(cluster, seed + i, probes, size);
     probed += run.results.length;
     denied += run.results.filter((r) => !r.verdict.allowed).length;
     const verdict = run.disagreements.length === 0 ? 'agree' : `${run.disagreements.length} DISAGREE`;

@@ -8,6 +8,16 @@
 // and waits until each agent's latest logged digest equals it. CNI cache files (which veth is whose) are written
 // by the lab before the manifests naming those pods, and an agent's sync reads the manifests before the CNI cache,
 // so a sync that logs the new digest has seen the bindings of its pods too.
+//
+//   const cluster = await startCluster();                 // lab of 2 nodes + outside host, one agent per node
+//   await cluster.apply({ pods: [{ namespace: 'default', name: 'web', node: 'node1', labels: { app: 'web' },
+//                                  ports: [{ name: 'http', containerPort: 80, protocol: 'TCP' }] }, ...],
+//                         policies: [yamlText, typedPolicy] });       // returns once both agents enforce it
+//   const [result] = await cluster.probe([{ from: 'default/client', to: 'default/web', port: 80, protocol: 'TCP' }]);
+//   result.outcome;          // 'connected' | 'refused' | 'timeout', from real packets
+//   result.verdictOutcome;   // what connectionVerdict says it must be ('connected' or 'timeout')
+//   await cluster.dropCounters();                          // per pod and direction, from nft on each node
+//   await cluster.stop();                                  // agents stopped, lab destroyed (call it in afterAll)
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
