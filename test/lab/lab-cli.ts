@@ -7,11 +7,16 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { createLab, destroyAll, type Place } from './lab.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Protocol } from '../../src/model/types.js';
+import { namespaceText, podText } from '../dataplane/manifest-text.js';
+import { createLab, destroyAll, type Lab, type Place } from './lab.js';
 import { listStates, type LabState } from './state.js';
 import type { Proto } from './traffic.js';
 
 const DEMO_PODS = fileURLToPath(new URL('./demo-pods.yaml', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 const served = z.string().regex(/^(tcp|udp|sctp)\/\d{1,5}$/, 'a server is proto/port, e.g. tcp/80');
 const podList = z.object({
@@ -58,9 +63,39 @@ async function up(options: { pods: string; nodes: number }): Promise<void> {
     ...list.pods.map(async (spec) => serve(await lab.addPod(spec), spec.serve)),
     ...(lab.outside ? [serve(lab.outside, list.outside.serve)] : []),
   ]);
+  const manifests = await startAgents(lab, list);
   await lab.detach();
   console.log(`lab ${lab.prefix} is up (${Math.round(performance.now() - started)} ms)\n`);
   printStatus(listStates().filter((state) => state.prefix === lab.prefix));
+  printPolicyExamples(lab, manifests);
+}
+
+/**
+ * One Bulkhead agent per node, all watching one manifests directory that already holds the lab's namespaces and
+ * pods (with their nodes, addresses and served ports as container ports): a person adds NetworkPolicies to it.
+ */
+async function startAgents(lab: Lab, list: PodList): Promise<string> {
+  const dir = join(lab.dir, 'manifests');
+  mkdirSync(dir, { recursive: true });
+  const namespaces = [...new Set(list.pods.map((p) => p.namespace))].map((ns) => namespaceText(ns, {}));
+  const pods = list.pods.map((spec) => {
+    const pod = lab.pod(spec.namespace, spec.name);
+    const ports = spec.serve.map(splitServed).map(({ proto, port }) => ({ containerPort: port, protocol: proto.toUpperCase() as Protocol }));
+    return podText({ namespace: spec.namespace, name: spec.name, labels: spec.labels, nodeName: spec.node, hostNetwork: false, ips: [pod.ipv4, pod.ipv6], ports });
+  });
+  writeFileSync(join(dir, 'cluster.yaml'), [...namespaces, ...pods].join('---\n'));
+  for (const node of lab.nodes) {
+    await lab.runInNode(node, ['node', CLI, 'agent', '--node-name', node.name, '--manifests', dir, '--cni-results', node.cniResultsDir], { name: 'bulkhead-agent' });
+  }
+  return dir;
+}
+
+function printPolicyExamples(lab: Lab, manifests: string): void {
+  console.log('\npolicies (one Bulkhead agent runs in each node; they enforce what this directory holds)');
+  console.log(`  cp examples/three-tier/steps/01-deny-ingress-to-backend/*.yaml ${manifests}/`);
+  console.log(`  node dist/cli/main.js explain -f ${manifests} default/frontend default/backend 80/TCP`);
+  console.log(`  ip netns exec ${lab.nodes[0]?.netns ?? ''} nft list table inet bulkhead`);
+  console.log(`  agent logs: ${lab.nodes.map((n) => n.logDir).join(' ')}`);
 }
 
 function down(prefix: string | undefined): void {
@@ -159,7 +194,9 @@ program
 
 try {
   await program.parseAsync(process.argv);
+  // The lab's processes (agents, the traffic engine) run on in their own process groups; nothing here waits for them.
+  process.exit(0);
 } catch (error) {
   console.error(`lab-cli: ${(error as Error).message}`);
-  process.exitCode = 1;
+  process.exit(1);
 }
