@@ -1,6 +1,6 @@
 // The kernel against the semantics, on random clusters: 20 seeded clusters of test/support/arbitraries.ts mapped
 // onto one two-node lab (pods re-placed and policies replaced between them), 60 probes each, about half of them
-// denied, over TCP, UDP and SCTP, IPv4 and IPv6, to pods and to the outside host, from pods and from nodes.
+// denied, over TCP, UDP and SCTP, IPv4 and IPv6, to pods, nodes and the outside host, from pods and from nodes.
 // Every probe must end as connectionVerdict says. `SEED=... N=... npx tsx test/dataplane/fuzz-dataplane.ts`
 // runs the same check for as long as asked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,5 +47,7 @@ describe('the kernel agrees with connectionVerdict on random clusters', () => {
     expect(share((r) => r.destinationIP.includes(':'))).toBeGreaterThan(0);
     expect(share((r) => typeof r.probe.to !== 'string')).toBeGreaterThan(0);
     expect(share((r) => r.verdict.egress.reason === 'not-a-pod')).toBeGreaterThan(0);
+    expect(share((r) => r.verdict.ingress.reason === 'not-a-pod' && r.verdict.ingress.endpoint === 'host-network')).toBeGreaterThan(0);
+    expect(share((r) => r.verdict.egress.reason === 'node-local' || r.verdict.ingress.reason === 'node-local')).toBeGreaterThan(0);
   });
 });

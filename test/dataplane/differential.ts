@@ -11,7 +11,7 @@ import type { IPBlock, NetworkPolicy, Peer, Pod, PolicyPort, Rule } from '../../
 import { PROTOCOLS } from '../../src/model/index.js';
 import { type ConnectionVerdict, rulesOf } from '../../src/policy/index.js';
 import type { Snapshot } from '../../src/snapshot/snapshot.js';
-import { PROBE_PORTS, randomCluster, type RandomCluster } from '../support/arbitraries.js';
+import { PROBE_PORTS, randomCluster } from '../support/arbitraries.js';
 import { type Cluster, describeProbe, type PodDeclaration, type Probe, type ProbeResult, type Scenario, type Served } from './harness.js';
 import { policyObject } from './manifest-text.js';
 
@@ -34,7 +34,7 @@ export interface ClusterRun {
  */
 export async function runRandomCluster(cluster: Cluster, seed: number, probes = DEFAULT_PROBES_PER_CLUSTER, size = DEFAULT_CLUSTER_SIZE): Promise<ClusterRun> {
   const random = randomCluster(seed, size);
-  const pods = random.pods.map((pod) => podDeclaration(pod, cluster.lab.nodes.length));
+  const pods = [...random.pods.map((pod) => podDeclaration(pod, cluster.lab.nodes.length)), ...nodeAgents(cluster)];
   const namespaces = random.namespaces.map((ns) => ({ name: ns.name, labels: ns.labels }));
   // Phase 1 places the pods, so that phase 2 can aim ipBlocks at their addresses.
   await cluster.apply({ namespaces, pods, policies: [] }, { flushConntrack: false });
@@ -42,7 +42,7 @@ export async function runRandomCluster(cluster: Cluster, seed: number, probes = 
   const policies = random.policies.map((policy) => onLab(policy, addresses));
 
   const snapshot = cluster.preview({ namespaces, pods, policies });
-  const candidates = await candidateProbes(cluster, snapshot, random);
+  const candidates = await candidateProbes(cluster, snapshot, pods);
   const sample = stratifiedSample(snapshot, candidates, probes, seed);
   const scenario: Scenario = { namespaces, pods: withServers(pods, sample), policies, outside: servedOutside(sample) };
   await cluster.apply(scenario);
@@ -67,6 +67,15 @@ function podDeclaration(pod: Pod, nodes: number): PodDeclaration {
     ports: pod.ports,
     hostNetwork: pod.hostNetwork,
   };
+}
+
+/**
+ * A hostNetwork pod on every lab node, as kube-proxy or Flannel's own pods are in a real cluster: without one
+ * the snapshot would not know the nodes' addresses, and traffic to a pod's own node, always allowed, would read
+ * as traffic to some external address.
+ */
+function nodeAgents(cluster: Cluster): PodDeclaration[] {
+  return cluster.lab.nodes.map((node) => ({ namespace: 'kube-system', name: `kube-proxy-${node.name}`, node: node.name, labels: { 'k8s-app': 'kube-proxy' }, hostNetwork: true }));
 }
 
 interface PodAddresses {
@@ -159,18 +168,20 @@ interface Candidate {
 
 /**
  * Every (from, to, port, protocol) worth a probe: from every pod (hostNetwork ones from their node), to every
- * pod in both families and to the outside host, on the generator's probe ports. Verdicts come from the
+ * pod in both families (hostNetwork ones at their node's address) and to the outside host, on the generator's
+ * probe ports. Verdicts come from the
  * snapshot the agents will load, computed before anything is applied.
  */
-async function candidateProbes(cluster: Cluster, snapshot: Snapshot, random: RandomCluster): Promise<Candidate[]> {
-  const sources = random.pods.map((p) => `${p.namespace}/${p.name}`);
+async function candidateProbes(cluster: Cluster, snapshot: Snapshot, pods: readonly PodDeclaration[]): Promise<Candidate[]> {
+  const sources = pods.map((p) => `${p.namespace}/${p.name}`);
   const destinations: Array<{ to: Probe['to']; family: 4 | 6 }> = [
-    ...random.pods.filter((p) => !p.hostNetwork).flatMap((p) => [4, 6].map((family) => ({ to: `${p.namespace}/${p.name}`, family: family as 4 | 6 }))),
+    ...sources.flatMap((to) => [4, 6].map((family) => ({ to, family: family as 4 | 6 }))),
     ...OUTSIDE_DESTINATIONS.map((ip) => ({ to: { ip }, family: (ip.includes(':') ? 6 : 4) as 4 | 6 })),
   ];
   const candidates: Candidate[] = [];
   for (const from of sources) {
-    for (const { to, family } of destinations) {
+    // A pod's packets to itself never leave its namespace: nothing of Bulkhead's is in their way.
+    for (const { to, family } of destinations.filter((d) => d.to !== from)) {
       for (const port of PROBE_PORTS) {
         for (const protocol of PROTOCOLS) {
           const probe: Probe = { from, to, port, protocol, family };
