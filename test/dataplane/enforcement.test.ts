@@ -6,13 +6,14 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NetworkPolicy, Protocol } from '../../src/model/index.js';
 import { disagreements, type ExpectedProbe } from './grid.js';
-import { type Cluster, type DropReading, type PodDeclaration, type Probe, type Served, startCluster } from './harness.js';
+import { type Cluster, type DropReading, type PodDeclaration, type Probe, requireTools, type Served, startCluster } from './harness.js';
 import { anyPort, everything, policy, podPeer, port, rule, selector } from '../support/builders.js';
 
 let cluster: Cluster;
 const sessions = new Set<ChildProcessWithoutNullStreams>();
 
 beforeAll(async () => {
+  requireTools(['socat', 'ss']);
   cluster = await startCluster();
 });
 

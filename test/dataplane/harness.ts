@@ -187,6 +187,7 @@ const SOURCES = join(REPO, 'src');
 
 /** Creates a lab of `nodes` nodes with the outside host, and starts one agent per node on an empty cluster. */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  requireTools(['conntrack']);
   ensureBuiltCli();
   const lab = await createLab({ nodes: options.nodes ?? 2, outside: true });
   const cluster = new LabCluster(lab, options);
@@ -197,6 +198,19 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     throw error;
   }
   return cluster;
+}
+
+/** Fails loudly, naming what is missing, rather than letting a test fail later for an unclear reason. */
+export function requireTools(tools: readonly string[]): void {
+  const missing = tools.filter((tool) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore', env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin` } });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) throw new Error(`dataplane tests need ${missing.map((t) => `\`${t}\``).join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed (run \`make deps\` as root)`);
 }
 
 /**
