@@ -9,6 +9,8 @@
 // machine fall on both sides alike; nothing is reloaded between runs.
 // The probing pods are isolated both ways and their policy sorts last among those that select them, so a SYN
 // walks the whole pod chain, and the rule that lets it pass looks it up in the set of every pod of the cluster.
+// First an A/A calibration (no rules on either side: what the sides differ by when nothing does); last, each of
+// the two tables alone (policy, source binding) with the last size's plans: where the cost lies.
 // Run: npx tsx bench/connection-rate.ts [seconds per run = 4] [grid: default|full]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
@@ -18,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
-import { type Plan, type PodBinding, compilePlan, fullTransaction, podChainName } from '../src/compile/index.js';
+import { type NftTransaction, type Plan, compilePlan, fullTransaction, podChainName } from '../src/compile/index.js';
 import type { Direction, NetworkPolicy, Pod } from '../src/model/types.js';
 import { createNftRunner, type NftRunner } from '../src/nft/index.js';
 import { readCniCache } from '../src/node/cni-cache.js';
@@ -75,6 +77,14 @@ interface LoadRun {
   readonly failures: Readonly<Record<string, number>>;
 }
 
+const withoutBulkhead: NftTransaction = {
+  nftables: (['inet', 'bridge'] as const).flatMap((family) => [
+    // Added first, so that the delete cannot fail on a table that is not there.
+    { add: { table: { family, name: 'bulkhead' } } },
+    { delete: { table: { family, name: 'bulkhead' } } },
+  ]),
+};
+
 /** One side's pods: a client, a server on the client's node, a server on the side's other node. */
 interface Side {
   readonly client: LabPod;
@@ -120,6 +130,7 @@ async function main(): Promise<void> {
     const calibration = Object.fromEntries(PATHS.map((path) => [path, comparison(calibrationRuns.runs[path])]));
 
     const points = [];
+    let lastPlans: readonly Plan[] = [];
     for (const size of grid) {
       log(`${size.policies} policies, ${size.pods} pods`);
       const compileStart = performance.now();
@@ -133,6 +144,7 @@ async function main(): Promise<void> {
       await checkReachability(lab, sides, stranger, 'timeout');
 
       const { runs, tracked } = await alternateRuns(lab, sides);
+      lastPlans = plans;
 
       points.push({
         policies: size.policies,
@@ -150,6 +162,24 @@ async function main(): Promise<void> {
       });
     }
 
+    // Where the cost lies: each of the two tables alone, with the last size's plans.
+    const tables: Record<string, unknown> = {};
+    for (const family of ['inet', 'bridge'] as const) {
+      log(`only the ${family} table of the last size`);
+      await Promise.all(
+        enforcing.map(async ({ node, runner }, i) => {
+          const plan = lastPlans[i]!;
+          const outcome = await runner.apply(withoutBulkhead);
+          if (!outcome.ok) throw new Error(`${node.name}: cannot delete the tables: ${outcome.failure.messages.join('; ')}`);
+          await applyPlan(node, runner, { ...plan, tables: plan.tables.filter((table) => table.family === family) });
+        }),
+      );
+      // Without the policy table nothing is isolated, and the stranger gets through.
+      await checkReachability(lab, sides, stranger, family === 'inet' ? 'timeout' : 'connected');
+      const { runs } = await alternateRuns(lab, sides);
+      tables[`${family} bulkhead only`] = Object.fromEntries(PATHS.map((path) => [path, comparison(runs[path])]));
+    }
+
     console.log(
       JSON.stringify(
         {
@@ -162,6 +192,7 @@ async function main(): Promise<void> {
           wallSeconds: round((performance.now() - started) / 1000, 1),
           calibration,
           points,
+          tables,
         },
         null,
         2,
