@@ -1,0 +1,198 @@
+// The benchmarks' JSON (a run-all.sh output directory) as the Markdown tables of bench/README.md.
+// Run: npx tsx bench/summarize.ts DIRECTORY
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface Machine {
+  cpus: string;
+  memoryGiB: number;
+  kernel: string;
+  nft: string;
+  node: string;
+  loadAverage: number[];
+}
+interface Distribution {
+  p50: number;
+  p99: number;
+  max: number;
+}
+interface ChangeSummary {
+  changes: number;
+  totalMs: Distribution;
+  snapshotMs: Distribution;
+  compileMs: Distribution;
+  diffMs: Distribution;
+  nftMs: Distribution;
+  commandsMedian: number;
+}
+interface Side {
+  perSecond: number;
+  p50Us: number;
+  p99Us: number;
+}
+interface Comparison {
+  with: Side;
+  without: Side;
+  rateRatio: number;
+  p50Ratio: number;
+  p99Ratio: number;
+}
+type Paths = Record<'same-node' | 'cross-node', Comparison>;
+interface Chain {
+  rules: number;
+  probeRule: number;
+  peerSetAddresses: number;
+}
+
+interface CoreVerdicts {
+  machine: string;
+  pods: number;
+  policies: number;
+  verdictsPerSecond: number;
+  peakRssMiB: number;
+}
+interface FullSync {
+  date: string;
+  machine: Machine;
+  cluster: { pods: number; policies: number; localPods: number };
+  plan: { setElements: number; chains: number; rules: number };
+  transaction: { commands: number; bytes: number };
+  ms: Record<'snapshot' | 'compile' | 'transaction' | 'nftApplyFresh' | 'total' | 'nftApplyReplacing' | 'warmSnapshotAndCompile', number>;
+  memoryMiB: { rssBeforeSync: number; peakRss: number; nftPeakRss: number };
+}
+interface ChangeLatency {
+  machine: Machine;
+  cluster: { pods: number; policies: number; localPods: number };
+  changesThatLeftTheKernelAsItWas: number;
+  all: ChangeSummary;
+  byKind: Record<string, ChangeSummary>;
+  peakRssMiB: number;
+}
+interface ConnectionRate {
+  machine: Machine;
+  loadAverageAtEnd: number[];
+  secondsPerRun: number;
+  runsPerMode: number;
+  wallSeconds: number;
+  calibration: Paths;
+  points: {
+    policies: number;
+    pods: number;
+    chains: { clientEgress: Chain; localServerIngress: Chain; remoteServerIngress: Chain };
+    paths: Paths;
+  }[];
+  tables: Record<string, Paths>;
+}
+
+const directory = process.argv[2];
+if (directory === undefined) throw new Error('usage: npx tsx bench/summarize.ts DIRECTORY');
+const read = <T>(name: string): T => JSON.parse(readFileSync(join(directory, `${name}.json`), 'utf8')) as T;
+const core = read<CoreVerdicts>('core-verdicts');
+const full = read<FullSync>('full-sync');
+const change = read<ChangeLatency>('change-latency');
+const rate = read<ConnectionRate>('connection-rate');
+
+const n = (value: number) => value.toLocaleString('en-US');
+const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
+const table = (header: readonly string[], rows: readonly (readonly (string | number)[])[]) =>
+  [row(header), row(header.map(() => '---')), ...rows.map(row)].join('\n');
+const load = (machine: Machine) => machine.loadAverage.join(' / ');
+
+const m = full.machine;
+const lines: string[] = [];
+lines.push(`Measured ${full.date.slice(0, 10)} on ${m.cpus}, ${m.memoryGiB} GiB, kernel ${m.kernel}, ${m.nft}, Node ${m.node}.`);
+lines.push(
+  `Load average (1/5/15 min) when each started: full-sync ${load(full.machine)}, change-latency ${load(change.machine)}, ` +
+    `connection-rate ${load(rate.machine)} (at its end ${rate.loadAverageAtEnd.join(' / ')}).`,
+);
+lines.push('');
+lines.push('**Core verdicts** (`core-verdicts.ts`)');
+lines.push('');
+lines.push(table(['pods', 'policies', 'verdicts/s', 'peak RSS'], [[n(core.pods), n(core.policies), n(core.verdictsPerSecond), `${core.peakRssMiB} MiB`]]));
+lines.push('');
+lines.push(`**Full sync** (\`full-sync.ts\`: ${n(full.cluster.pods)} pods, ${n(full.cluster.policies)} policies, ${full.cluster.localPods} local pods)`);
+lines.push('');
+lines.push(
+  table(
+    ['snapshot', 'compile', 'transaction', 'nft apply (fresh)', '**total**', 'nft apply (replacing)', 'agent peak RSS', 'nft peak RSS', 'transaction', 'set elements'],
+    [
+      [
+        `${full.ms.snapshot} ms`,
+        `${full.ms.compile} ms`,
+        `${full.ms.transaction} ms`,
+        `${full.ms.nftApplyFresh} ms`,
+        `**${full.ms.total} ms**`,
+        `${full.ms.nftApplyReplacing} ms`,
+        `**${full.memoryMiB.peakRss} MiB**`,
+        `${full.memoryMiB.nftPeakRss} MiB`,
+        `${n(full.transaction.commands)} commands, ${(full.transaction.bytes / 2 ** 20).toFixed(1)} MiB`,
+        n(full.plan.setElements),
+      ],
+    ],
+  ),
+);
+lines.push('');
+lines.push(
+  `**Change latency** (\`change-latency.ts\`: ${n(change.all.changes)} changes on ${n(change.cluster.pods)} pods, ` +
+    `${n(change.cluster.policies)} policies, ${change.cluster.localPods} local pods; ms p50 / p99; ` +
+    `${change.changesThatLeftTheKernelAsItWas} changes needed no nft command; agent peak RSS ${change.peakRssMiB} MiB)`,
+);
+lines.push('');
+const pp = (d: Distribution) => `${d.p50} / ${d.p99}`;
+lines.push(
+  table(
+    ['change', 'count', '**total**', 'snapshot', 'compile', 'diff', 'nft', 'nft commands (median)'],
+    [...Object.entries(change.byKind), ['all', change.all] as const].map(([kind, s]) => [
+      kind,
+      s.changes,
+      `**${pp(s.totalMs)}**`,
+      pp(s.snapshotMs),
+      pp(s.compileMs),
+      pp(s.diffMs),
+      pp(s.nftMs),
+      s.commandsMedian,
+    ]),
+  ),
+);
+lines.push('');
+lines.push(
+  `**Connection rate** (\`connection-rate.ts\`: ${rate.secondsPerRun} s a run, median of ${rate.runsPerMode}; ` +
+    `with / without, ratio = with ÷ without; ${Math.round(rate.wallSeconds)} s in all)`,
+);
+lines.push('');
+const pathCells = (c: Comparison) => [
+  `${n(c.with.perSecond)} / ${n(c.without.perSecond)}`,
+  `**${c.rateRatio.toFixed(3)}**`,
+  `${c.with.p50Us} / ${c.without.p50Us}`,
+  `${c.with.p99Us} / ${c.without.p99Us}`,
+];
+const chainCell = (c: Chain) => `${c.probeRule}/${c.rules}`;
+lines.push(
+  table(
+    [
+      'policies',
+      'pod IPs in the peer set',
+      'rule reached / chain length (client egress, server ingress)',
+      'same-node conn/s',
+      'ratio',
+      'p50 µs',
+      'p99 µs',
+      'cross-node conn/s',
+      'ratio',
+      'p50 µs',
+      'p99 µs',
+    ],
+    [
+      ['A/A calibration: no rules on either side', '', '', ...pathCells(rate.calibration['same-node']), ...pathCells(rate.calibration['cross-node'])],
+      ...rate.points.map((p) => [
+        n(p.policies),
+        n(p.chains.clientEgress.peerSetAddresses),
+        `${chainCell(p.chains.clientEgress)}, ${chainCell(p.chains.localServerIngress)}`,
+        ...pathCells(p.paths['same-node']),
+        ...pathCells(p.paths['cross-node']),
+      ]),
+      ...Object.entries(rate.tables).map(([name, paths]) => [name, '', '', ...pathCells(paths['same-node']), ...pathCells(paths['cross-node'])]),
+    ],
+  ),
+);
+console.log(lines.join('\n'));
