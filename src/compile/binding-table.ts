@@ -2,7 +2,7 @@ import { type Pod, podKey } from '../model/types.js';
 import { ipFamily } from '../policy/index.js';
 import { canonicalIP } from '../snapshot/snapshot.js';
 import { IFNAME_MAX_LENGTH } from './names.js';
-import { type Expression, type SetElement, address, drop, iifname, match, setRef } from './nft-json.js';
+import { type Expression, type SetElement, address, drop, etherType, iifname, match, setRef } from './nft-json.js';
 import { BINDING_TABLE, type TablePlan, setPlan } from './plan.js';
 import type { CompileProblem } from './problems.js';
 
@@ -72,7 +72,9 @@ export function bindingTable(localPods: readonly Pod[], bindings: readonly PodBi
           hook: { type: 'filter', hook: 'prerouting', prio: BINDING_PRIORITY, policy: 'accept' },
           rules: [
             {
+              // The frame's protocol first: one compare spares every frame of the other family a set lookup.
               expr: [
+                match(etherType, 'ip'),
                 match(iifname, setRef('pod_ports')),
                 match({ concat: [iifname, address(4, 'saddr')] }, setRef('pod_src4'), '!='),
                 drop,
@@ -81,6 +83,7 @@ export function bindingTable(localPods: readonly Pod[], bindings: readonly PodBi
             },
             {
               expr: [
+                match(etherType, 'ip6'),
                 match(iifname, setRef('pod_ports')),
                 match(address(6, 'saddr'), IPV6_UNBOUND_SOURCES, '!='),
                 match({ concat: [iifname, address(6, 'saddr')] }, setRef('pod_src6'), '!='),

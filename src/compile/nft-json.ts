@@ -14,7 +14,7 @@ export type Expression =
   | number
   | readonly string[]
   | { readonly payload: { readonly protocol: 'ip' | 'ip6' | 'th' | 'icmpv6'; readonly field: 'saddr' | 'daddr' | 'dport' | 'type' } }
-  | { readonly meta: { readonly key: 'l4proto' | 'iifname' } }
+  | { readonly meta: { readonly key: 'l4proto' | 'iifname' | 'protocol' } }
   | { readonly ct: { readonly key: 'state' } }
   | { readonly concat: readonly Expression[] }
   | { readonly set: readonly Expression[] }
@@ -89,6 +89,8 @@ export function isEmptyTransaction(tx: NftTransaction): boolean {
 export const l4proto: Expression = { meta: { key: 'l4proto' } };
 export const dport: Expression = { payload: { protocol: 'th', field: 'dport' } };
 export const iifname: Expression = { meta: { key: 'iifname' } };
+/** In the bridge family, `meta protocol` is the frame's EtherType. */
+export const etherType: Expression = { meta: { key: 'protocol' } };
 
 export function address(family: 4 | 6, field: 'saddr' | 'daddr'): Expression {
   return { payload: { protocol: family === 4 ? 'ip' : 'ip6', field } };

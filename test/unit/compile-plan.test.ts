@@ -297,7 +297,10 @@ describe('compilePlan: source binding', () => {
     const result = compile([web], [], bindings);
     const [v4, v6] = bridge(result).chains[0]!.rules;
     expect(JSON.stringify(v4!.expr)).toContain('"op":"!=","left":{"concat":[{"meta":{"key":"iifname"}},{"payload":{"protocol":"ip","field":"saddr"}}]},"right":"@pod_src4"');
-    expect(v6!.expr[1]).toEqual({
+    // Each rule tests the frame's EtherType first, so a frame of the other family costs no set lookup.
+    expect(v4!.expr[0]).toEqual({ match: { op: '==', left: { meta: { key: 'protocol' } }, right: 'ip' } });
+    expect(v6!.expr[0]).toEqual({ match: { op: '==', left: { meta: { key: 'protocol' } }, right: 'ip6' } });
+    expect(v6!.expr[2]).toEqual({
       match: { op: '!=', left: { payload: { protocol: 'ip6', field: 'saddr' } }, right: { set: ['::', { prefix: { addr: 'fe80::', len: 10 } }] } },
     });
   });
