@@ -1,7 +1,7 @@
-// Hand-written reachability grids for real-packet tests: one row per source, one column per destination and port,
-// '.' for a connection that must connect and 'X' for one that must be dropped. A grid must cover its layout
-// exactly, so a forgotten pod or port is an error rather than a silent gap.
+// Reachability grids (test/support/grid.ts) as real-packet probes: '.' a connection that must connect, 'X' one
+// that must be dropped. A layout names what each row and column of a grid stands for on the lab.
 import type { Protocol } from '../../src/model/index.js';
+import { type Grid, gridCells } from '../support/grid.js';
 import { describeProbe, type Origin, type Probe, type ProbeResult, type Target } from './harness.js';
 
 export interface GridColumn {
@@ -22,33 +22,11 @@ export interface ExpectedProbe {
   readonly expected: 'connected' | 'timeout';
 }
 
-/** The probes a grid stands for, in the given address family; throws on a grid that does not match its layout. */
-export function gridProbes(layout: GridLayout, grid: string, family: 4 | 6): ExpectedProbe[] {
-  const [header, ...rows] = grid
-    .trim()
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/));
-  const columns = header ?? [];
-  const layoutColumns = Object.keys(layout.columns);
-  if (columns.length !== layoutColumns.length || columns.some((c, i) => c !== layoutColumns[i])) {
-    throw new Error(`grid columns ${columns.join(' ')} are not the layout's ${layoutColumns.join(' ')}`);
-  }
-  const rowNames = rows.map((row) => row[0] ?? '');
-  const layoutRows = Object.keys(layout.rows);
-  if (rowNames.length !== layoutRows.length || rowNames.some((r, i) => r !== layoutRows[i])) {
-    throw new Error(`grid rows ${rowNames.join(' ')} are not the layout's ${layoutRows.join(' ')}`);
-  }
-  return rows.flatMap(([row, ...marks]) => {
-    if (marks.length !== columns.length || marks.some((m) => m !== '.' && m !== 'X')) {
-      throw new Error(`grid row ${row}: expected ${columns.length} marks of '.' or 'X', got ${marks.join(' ')}`);
-    }
-    const from = layout.rows[row ?? ''];
-    if (from === undefined) throw new Error(`grid row ${row} is not in the layout`);
-    return marks.map((mark, i): ExpectedProbe => {
-      const column = layout.columns[columns[i] ?? ''];
-      if (column === undefined) throw new Error(`grid column ${columns[i]} is not in the layout`);
-      return { probe: { from, to: column.to, port: column.port, protocol: column.protocol, family }, expected: mark === '.' ? 'connected' : 'timeout' };
-    });
+/** The probes a grid stands for, in the given address family; throws on a grid that does not cover its layout. */
+export function gridProbes(layout: GridLayout, grid: Grid, family: 4 | 6): ExpectedProbe[] {
+  return gridCells(grid, Object.keys(layout.rows), Object.keys(layout.columns)).map(({ row, column, allowed }): ExpectedProbe => {
+    const { to, port, protocol } = layout.columns[column]!;
+    return { probe: { from: layout.rows[row]!, to, port, protocol, family }, expected: allowed ? 'connected' : 'timeout' };
   });
 }
 

@@ -3,14 +3,18 @@
 // seed's deny-all-egress, node-local traffic from hostNetwork, all in IPv4 and IPv6, with the pods on one node
 // and spread over both (VXLAN between them).
 //
-// Each probe is checked against two things that must agree: the grid written here by hand, and the verdict of
-// src/policy for the very snapshot the agents load. Allowed means the kernel connects; denied means it drops
+// Each probe is checked against two things that must agree: the hand-written grid, and the verdict of src/policy
+// for the very snapshot the agents load. Each step's grid is the example's own expected.txt (as
+// test/unit/seeds.test.ts checks it too, see test/support/example-grids.ts); the probes only this lab can send, to
+// the outside host and to the backend's SCTP server, are written here. Allowed means the kernel connects; denied means it drops
 // (the probe times out), never that something answers "refused".
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_NAMESPACE, DEFAULT_POD_CIDRS, loadManifests, type Namespace, type Pod } from '../../src/model/index.js';
+import { exampleGrid } from '../support/example-grids.js';
+import { type Grid, parseGrid, selectColumns } from '../support/grid.js';
 import { disagreements, type GridColumn, type GridLayout, gridProbes, type ExpectedProbe } from './grid.js';
 import { type Cluster, type PodDeclaration, type Scenario, type Served, startCluster } from './harness.js';
 
@@ -96,7 +100,7 @@ async function check(expected: readonly ExpectedProbe[]): Promise<string[]> {
   return disagreements(expected, results);
 }
 
-function bothFamilies(layout: GridLayout, grid: string): ExpectedProbe[] {
+function bothFamilies(layout: GridLayout, grid: Grid): ExpectedProbe[] {
   return [...gridProbes(layout, grid, 4), ...gridProbes(layout, grid, 6)];
 }
 
@@ -131,10 +135,13 @@ const TIER: GridLayout = {
   },
 };
 
-/** Step 11's probes: the backend declares no SCTP port, but serves SCTP and TCP on 3868. */
+/**
+ * Step 11's probes: the backend declares no SCTP port, but serves SCTP and TCP on 3868. The other pods serve
+ * nothing there, so of the step's expected-probes.txt only the backend's columns can be probed.
+ */
 const TIER_DIAMETER: GridLayout = {
   rows: TIER_ROWS,
-  columns: { 'be:sctp3868': sctp('default/backend', 3868), 'be:tcp3868': tcp('default/backend', 3868) },
+  columns: { 'be:sctp': sctp('default/backend', 3868), 'be:tcp': tcp('default/backend', 3868) },
 };
 
 /** Step 5's probes to the outside host, whose addresses differ by family. */
@@ -158,93 +165,39 @@ const TIER_SERVERS: ExtraServers = {
 
 interface Step {
   readonly name: string;
+  /** Step directories applied together; the grid is the last one's expected.txt, or the example's for none. */
   readonly steps: readonly string[];
-  readonly grid: string;
   readonly more?: (family: 4 | 6) => ExpectedProbe[];
 }
 
-const ALL_OPEN = `
-              be:80 be:8080 db:3306 db:5432 fe:80 dns:tcp dns:udp prom:9090 look:80
-  backend       .     .       .       .       .     .       .       .         .
-  database      .     .       .       .       .     .       .       .         .
-  frontend      .     .       .       .       .     .       .       .         .
-  coredns       .     .       .       .       .     .       .       .         .
-  prometheus    .     .       .       .       .     .       .       .         .
-  lookalike     .     .       .       .       .     .       .       .         .
-`;
-
 const THREE_TIER_STEPS: readonly Step[] = [
-  { name: '0: no policy, everything reaches everything', steps: [], grid: ALL_OPEN },
+  { name: '0: no policy, everything reaches everything', steps: [] },
   {
     name: '1: deny all ingress to the backend',
     steps: ['01-deny-ingress-to-backend'],
-    grid: `
-              be:80 be:8080 db:3306 db:5432 fe:80 dns:tcp dns:udp prom:9090 look:80
-  backend       .     .       .       .       .     .       .       .         .
-  database      X     X       .       .       .     .       .       .         .
-  frontend      X     X       .       .       .     .       .       .         .
-  coredns       X     X       .       .       .     .       .       .         .
-  prometheus    X     X       .       .       .     .       .       .         .
-  lookalike     X     X       .       .       .     .       .       .         .
-`,
   },
   {
     name: '2: policies add up, the frontend reaches the backend again, the lookalike in another namespace does not',
     steps: ['01-deny-ingress-to-backend', '02-allow-frontend-to-backend'],
-    grid: `
-              be:80 be:8080 db:3306 db:5432 fe:80 dns:tcp dns:udp prom:9090 look:80
-  backend       .     .       .       .       .     .       .       .         .
-  database      X     X       .       .       .     .       .       .         .
-  frontend      .     .       .       .       .     .       .       .         .
-  coredns       X     X       .       .       .     .       .       .         .
-  prometheus    X     X       .       .       .     .       .       .         .
-  lookalike     X     X       .       .       .     .       .       .         .
-`,
   },
   {
     name: '3: default deny in both directions, DNS to kube-system on UDP and TCP 53 allowed',
     steps: ['03-default-deny-with-dns'],
-    grid: `
-              be:80 be:8080 db:3306 db:5432 fe:80 dns:tcp dns:udp prom:9090 look:80
-  backend       .     .       X       X       X     .       .       X         X
-  database      X     X       .       .       X     .       .       X         X
-  frontend      X     X       X       X       .     .       .       X         X
-  coredns       X     X       X       X       X     .       .       .         .
-  prometheus    X     X       X       X       X     .       .       .         .
-  lookalike     X     X       X       X       X     .       .       .         .
-`,
   },
   {
     name: '4: namespace isolation by kubernetes.io/metadata.name (default and monitoring get in)',
     steps: ['04-namespace-isolation'],
-    grid: `
-              be:80 be:8080 db:3306 db:5432 fe:80 dns:tcp dns:udp prom:9090 look:80
-  backend       .     .       .       .       .     .       .       .         .
-  database      .     .       .       .       .     .       .       .         .
-  frontend      .     .       .       .       .     .       .       .         .
-  coredns       X     X       X       X       X     .       .       .         .
-  prometheus    .     .       .       .       .     .       .       .         .
-  lookalike     X     X       X       X       X     .       .       .         .
-`,
   },
   {
     name: '5: egress to an ipBlock with except (203.0.113.10 in, 203.0.113.20 excepted) and DNS',
     steps: ['05-egress-to-external-ip'],
-    grid: `
-              be:80 be:8080 db:3306 db:5432 fe:80 dns:tcp dns:udp prom:9090 look:80
-  backend       .     .       X       X       X     .       .       X         X
-  database      .     .       .       .       .     .       .       .         .
-  frontend      .     .       .       .       .     .       .       .         .
-  coredns       .     .       .       .       .     .       .       .         .
-  prometheus    .     .       .       .       .     .       .       .         .
-  lookalike     .     .       .       .       .     .       .       .         .
-`,
     // The ipBlock is IPv4 only: in IPv6 the backend reaches no outside address at all.
     more: (family) =>
       gridProbes(
         tierOutside(family),
-        family === 4
-          ? `
+        parseGrid(
+          family === 4
+            ? `
               in:443 in:53udp except:443 out:443
   backend       .      X        X          X
   database      .      .        .          .
@@ -253,7 +206,7 @@ const THREE_TIER_STEPS: readonly Step[] = [
   prometheus    .      .        .          .
   lookalike     .      .        .          .
 `
-          : `
+            : `
               in:443 in:53udp except:443 out:443
   backend       X      X        X          X
   database      .      .        .          .
@@ -262,100 +215,35 @@ const THREE_TIER_STEPS: readonly Step[] = [
   prometheus    .      .        .          .
   lookalike     .      .        .          .
 `,
+        ),
         family,
       ),
   },
   {
     name: '6: egress to the database on 3306 only, plus DNS',
     steps: ['06-egress-to-database-3306'],
-    grid: `
-              be:80 be:8080 db:3306 db:5432 fe:80 dns:tcp dns:udp prom:9090 look:80
-  backend       .     .       .       .       .     .       .       .         .
-  database      .     .       .       .       .     .       .       .         .
-  frontend      X     X       .       X       .     .       .       X         X
-  coredns       .     .       .       .       .     .       .       .         .
-  prometheus    .     .       .       .       .     .       .       .         .
-  lookalike     .     .       .       .       .     .       .       .         .
-`,
   },
   {
     name: '7: ingress and egress in one policy (in from the frontend, out to the database on 5432, DNS)',
     steps: ['07-ingress-and-egress'],
-    grid: `
-              be:80 be:8080 db:3306 db:5432 fe:80 dns:tcp dns:udp prom:9090 look:80
-  backend       .     .       X       .       X     .       .       X         X
-  database      X     X       .       .       .     .       .       .         .
-  frontend      .     .       .       .       .     .       .       .         .
-  coredns       X     X       .       .       .     .       .       .         .
-  prometheus    X     X       .       .       .     .       .       .         .
-  lookalike     X     X       .       .       .     .       .       .         .
-`,
   },
   {
     name: '8: several ports in one rule (the backend reaches the database on 3306 and 5432)',
     steps: ['08-multi-port'],
-    grid: `
-              be:80 be:8080 db:3306 db:5432 fe:80 dns:tcp dns:udp prom:9090 look:80
-  backend       .     .       .       .       .     .       .       .         .
-  database      .     .       .       .       .     .       .       .         .
-  frontend      .     .       X       X       .     .       .       .         .
-  coredns       .     .       X       X       .     .       .       .         .
-  prometheus    .     .       X       X       .     .       .       .         .
-  lookalike     .     .       X       X       .     .       .       .         .
-`,
   },
   {
     name: '9: a named port (http is the backend’s 8080, not 80)',
     steps: ['09-named-port'],
-    grid: `
-              be:80 be:8080 db:3306 db:5432 fe:80 dns:tcp dns:udp prom:9090 look:80
-  backend       .     .       .       .       .     .       .       .         .
-  database      X     X       .       .       .     .       .       .         .
-  frontend      X     .       .       .       .     .       .       .         .
-  coredns       X     X       .       .       .     .       .       .         .
-  prometheus    X     X       .       .       .     .       .       .         .
-  lookalike     X     X       .       .       .     .       .       .         .
-`,
   },
   {
     name: '10: a port range with endPort (3000-3999 holds 3306, not 5432)',
     steps: ['10-port-range'],
-    grid: `
-              be:80 be:8080 db:3306 db:5432 fe:80 dns:tcp dns:udp prom:9090 look:80
-  backend       .     .       .       X       .     .       .       .         .
-  database      .     .       .       .       .     .       .       .         .
-  frontend      .     .       X       X       .     .       .       .         .
-  coredns       .     .       X       X       .     .       .       .         .
-  prometheus    .     .       X       X       .     .       .       .         .
-  lookalike     .     .       X       X       .     .       .       .         .
-`,
   },
   {
     name: '11: SCTP (raw INIT/INIT-ACK): the frontend reaches the backend on SCTP 3868, not on TCP 3868',
     steps: ['11-sctp'],
-    grid: `
-              be:80 be:8080 db:3306 db:5432 fe:80 dns:tcp dns:udp prom:9090 look:80
-  backend       .     .       .       .       .     .       .       .         .
-  database      X     X       .       .       .     .       .       .         .
-  frontend      X     X       .       .       .     .       .       .         .
-  coredns       X     X       .       .       .     .       .       .         .
-  prometheus    X     X       .       .       .     .       .       .         .
-  lookalike     X     X       .       .       .     .       .       .         .
-`,
     more: (family) =>
-      gridProbes(
-        TIER_DIAMETER,
-        `
-              be:sctp3868 be:tcp3868
-  backend       .           .
-  database      X           X
-  frontend      .           X
-  coredns       X           X
-  prometheus    X           X
-  lookalike     X           X
-`,
-        family,
-      ),
+      gridProbes(TIER_DIAMETER, selectColumns(exampleGrid('three-tier', '11-sctp', 'expected-probes.txt'), Object.keys(TIER_DIAMETER.columns)), family),
   },
 ];
 
@@ -387,85 +275,31 @@ const LOCKDOWN_STEPS: readonly Step[] = [
   {
     name: '1: default deny of production, both directions (DNS blocked too)',
     steps: ['01-default-deny'],
-    grid: `
-              nginx:80 nginx:443 dns:tcp dns:udp prom:9090 api:8080 api:9090 pg:5432 web:80
-  controller    .        .         .       .       .         X        X        X       X
-  coredns       .        .         .       .       .         X        X        X       X
-  prometheus    .        .         .       .       .         X        X        X       X
-  api           X        X         X       X       X         .        .        X       X
-  postgres      X        X         X       X       X         X        X        .       X
-  web           X        X         X       X       X         X        X        X       .
-`,
   },
   {
     name: '2: DNS to kube-dns in kube-system on UDP and TCP 53',
     steps: ['01-default-deny', '02-allow-dns'],
-    grid: `
-              nginx:80 nginx:443 dns:tcp dns:udp prom:9090 api:8080 api:9090 pg:5432 web:80
-  controller    .        .         .       .       .         X        X        X       X
-  coredns       .        .         .       .       .         X        X        X       X
-  prometheus    .        .         .       .       .         X        X        X       X
-  api           X        X         .       .       X         .        .        X       X
-  postgres      X        X         .       .       X         X        X        .       X
-  web           X        X         .       .       X         X        X        X       .
-`,
   },
   {
     name: '3: the ingress controller reaches web on its named port http',
     steps: ['01-default-deny', '02-allow-dns', '03-allow-ingress-controller'],
-    grid: `
-              nginx:80 nginx:443 dns:tcp dns:udp prom:9090 api:8080 api:9090 pg:5432 web:80
-  controller    .        .         .       .       .         X        X        X       .
-  coredns       .        .         .       .       .         X        X        X       X
-  prometheus    .        .         .       .       .         X        X        X       X
-  api           X        X         .       .       X         .        .        X       X
-  postgres      X        X         .       .       X         X        X        .       X
-  web           X        X         .       .       X         X        X        X       .
-`,
   },
   {
     name: '4: web reaches the api on 8080 once both ends allow it',
     steps: ['01-default-deny', '02-allow-dns', '03-allow-ingress-controller', '04-allow-web-to-api'],
-    grid: `
-              nginx:80 nginx:443 dns:tcp dns:udp prom:9090 api:8080 api:9090 pg:5432 web:80
-  controller    .        .         .       .       .         X        X        X       .
-  coredns       .        .         .       .       .         X        X        X       X
-  prometheus    .        .         .       .       .         X        X        X       X
-  api           X        X         .       .       X         .        .        X       X
-  postgres      X        X         .       .       X         X        X        .       X
-  web           X        X         .       .       X         .        X        X       .
-`,
   },
   {
     name: '5: the api reaches postgres on 5432 (tier=backend AND access-db=true)',
     steps: ['01-default-deny', '02-allow-dns', '03-allow-ingress-controller', '04-allow-web-to-api', '05-allow-api-to-postgres'],
-    grid: `
-              nginx:80 nginx:443 dns:tcp dns:udp prom:9090 api:8080 api:9090 pg:5432 web:80
-  controller    .        .         .       .       .         X        X        X       .
-  coredns       .        .         .       .       .         X        X        X       X
-  prometheus    .        .         .       .       .         X        X        X       X
-  api           X        X         .       .       X         .        .        .       X
-  postgres      X        X         .       .       X         X        X        .       X
-  web           X        X         .       .       X         .        X        X       .
-`,
   },
   {
     name: '6: Prometheus scrapes the named port metrics, which only the api declares',
     steps: ['01-default-deny', '02-allow-dns', '03-allow-ingress-controller', '04-allow-web-to-api', '05-allow-api-to-postgres', '06-allow-prometheus-scrape'],
-    grid: `
-              nginx:80 nginx:443 dns:tcp dns:udp prom:9090 api:8080 api:9090 pg:5432 web:80
-  controller    .        .         .       .       .         X        X        X       .
-  coredns       .        .         .       .       .         X        X        X       X
-  prometheus    .        .         .       .       .         X        .        X       X
-  api           X        X         .       .       X         .        .        .       X
-  postgres      X        X         .       .       X         X        X        .       X
-  web           X        X         .       .       X         .        X        X       .
-`,
   },
 ];
 
 /** Seed 003 "Default Deny: Deny All Egress Traffic" (fixture 16) on the lockdown cluster: production reaches nobody. */
-const DENY_ALL_EGRESS = `
+const DENY_ALL_EGRESS = parseGrid(`
               nginx:80 nginx:443 dns:tcp dns:udp prom:9090 api:8080 api:9090 pg:5432 web:80
   controller    .        .         .       .       .         .        .        .       .
   coredns       .        .         .       .       .         .        .        .       .
@@ -473,7 +307,7 @@ const DENY_ALL_EGRESS = `
   api           X        X         X       X       X         .        .        X       X
   postgres      X        X         X       X       X         X        X        .       X
   web           X        X         X       X       X         X        X        X       .
-`;
+`);
 
 // ------------------------------------------------------------------------------------------------ the cases
 
@@ -503,7 +337,7 @@ for (const layout of LAYOUTS) {
       for (const step of THREE_TIER_STEPS) {
         it(`step ${step.name}`, async () => {
           await cluster.apply(scenario(threeTier, layout.node, stepTexts(THREE_TIER, step.steps), TIER_SERVERS));
-          const expected = [...bothFamilies(TIER, step.grid), ...(step.more ? [...step.more(4), ...step.more(6)] : [])];
+          const expected = [...bothFamilies(TIER, exampleGrid('three-tier', step.steps.at(-1))), ...(step.more ? [...step.more(4), ...step.more(6)] : [])];
           expect(await check(expected)).toEqual([]);
         });
       }
@@ -527,7 +361,7 @@ for (const layout of LAYOUTS) {
       for (const step of LOCKDOWN_STEPS) {
         it(`step ${step.name}`, async () => {
           await cluster.apply(scenario(lockdown, layout.node, stepTexts(LOCKDOWN, step.steps)));
-          expect(await check(bothFamilies(LOCKDOWN_LAYOUT, step.grid))).toEqual([]);
+          expect(await check(bothFamilies(LOCKDOWN_LAYOUT, exampleGrid('production-lockdown', step.steps.at(-1))))).toEqual([]);
         });
       }
 
