@@ -11,11 +11,11 @@ interface ParsedBlock {
 const parsed = new WeakMap<IPBlock, ParsedBlock>();
 
 /** Parses an address, mapping IPv4-mapped IPv6 (::ffff:a.b.c.d) to IPv4 as the kernel and API server treat it. */
-export function parseIP(ip: string): ipaddr.IPv4 | ipaddr.IPv6 {
+function parseIP(ip: string): ipaddr.IPv4 | ipaddr.IPv6 {
   return ipaddr.process(ip);
 }
 
-export function parseCidr(cidr: string): Cidr {
+function parseCidr(cidr: string): Cidr {
   const [addr, bits] = ipaddr.parseCIDR(cidr);
   if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
     return [(addr as ipaddr.IPv6).toIPv4Address(), bits - 96];
@@ -41,10 +41,6 @@ export function ipBlockContains(block: IPBlock, ip: string): boolean {
 
 export function ipFamily(ip: string): 4 | 6 {
   return parseIP(ip).kind() === 'ipv4' ? 4 : 6;
-}
-
-export function cidrFamily(cidr: string): 4 | 6 {
-  return parseCidr(cidr)[0].kind() === 'ipv4' ? 4 : 6;
 }
 
 /** A contiguous, inclusive span of addresses of one family, in canonical text. */
