@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { PROTOCOLS, type Pod, type Protocol } from '../model/types.js';
 import { type Endpoint, ipFamily } from '../policy/index.js';
-import type { Snapshot } from '../snapshot/snapshot.js';
+import { canonicalIP, type Snapshot } from '../snapshot/snapshot.js';
 import type { Probe } from './simulate.js';
 
 /** A mistake in how the command was called: reported as one line, exit code 2. */
@@ -23,7 +23,7 @@ export function parseProbe(text: string): Probe {
 
 export function parseIP(text: string): string {
   if (!ipaddr.isValid(text)) throw new UsageError(`invalid IP address '${text}'`);
-  return ipaddr.process(text).toString();
+  return canonicalIP(text);
 }
 
 /** `ns/name`, a bare pod name in the default namespace, or an IP (a pod's IP names that pod). */
