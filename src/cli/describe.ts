@@ -1,5 +1,4 @@
 import type { Direction, NetworkPolicy, Peer, PolicyPort } from '../model/types.js';
-import { policyKey } from '../model/types.js';
 import type { DirectionVerdict, PeerMismatch, PortResolution, RuleRef } from '../policy/index.js';
 import { formatSelector } from '../policy/index.js';
 
@@ -105,8 +104,4 @@ export function summarizeVerdict(verdict: DirectionVerdict): string {
       return unreachable;
     }
   }
-}
-
-export function objectName(policy: NetworkPolicy): string {
-  return `NetworkPolicy ${policyKey(policy)}`;
 }
