@@ -4,7 +4,7 @@
 import { type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
 import { isEmptyTransaction, type Plan, POLICY_TABLE } from '../compile/index.js';
-import { DEFAULT_NAMESPACE, DEFAULT_POD_CIDRS, type LoadOptions } from '../model/index.js';
+import { DEFAULT_NAMESPACE, DEFAULT_POD_CIDRS, type LoadOptions, podKey } from '../model/index.js';
 import { type BackoffPolicy, backoffDelay, createNftRunner, describeTarget } from '../nft/index.js';
 import { readCniCache } from '../node/cni-cache.js';
 import { buildSnapshot } from '../snapshot/snapshot.js';
@@ -124,8 +124,8 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
     report('compile problems', step.problems, (p) => JSON.stringify(p), (p) =>
       log.warn({ object: p.object, field: p.field, problem: p.kind }, p.message),
     );
-    report('unbound pods', step.unboundPods, (p) => `${p.namespace}/${p.name}`, (p) =>
-      log.warn({ object: `Pod ${p.namespace}/${p.name}` }, 'local pod has no CNI binding: its source addresses are not checked'),
+    report('unbound pods', step.unboundPods, podKey, (p) =>
+      log.warn({ object: `Pod ${podKey(p)}` }, 'local pod has no CNI binding: its source addresses are not checked'),
     );
     // Every sync that brings new inputs into force says which manifests those are, changed rules or not.
     const inForce = { manifestsDigest: manifestsDigest(options.manifestsDir, accepted) };

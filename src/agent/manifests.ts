@@ -3,7 +3,7 @@
 // parses again (a default-deny must not vanish because of a typo).
 import { createHash } from 'node:crypto';
 import { relative } from 'node:path';
-import { type LoadOptions, type LoadResult, parseManifests, readManifests, type ValidationError } from '../model/index.js';
+import { type LoadOptions, type LoadResult, parseManifests, policyKey, readManifests, type ValidationError } from '../model/index.js';
 
 /** One manifest file as read from disk: its text, or why it could not be read. */
 export type ManifestFileRead =
@@ -73,7 +73,7 @@ export function manifestsDigest(directory: string, accepted: ReadonlyMap<string,
 /** Errors of a file that do not arrive as a fail-closed policy: objects they concern are missing. */
 function droppedObjectErrors(path: string, text: string, options: LoadOptions): ValidationError[] {
   const result = parseManifests([{ source: path, text }], options);
-  const failingClosed = new Set(result.policies.filter((p) => p.errors.length > 0).map((p) => `NetworkPolicy ${p.namespace}/${p.name}`));
+  const failingClosed = new Set(result.policies.filter((p) => p.errors.length > 0).map((p) => `NetworkPolicy ${policyKey(p)}`));
   return result.errors.filter((error) => !failingClosed.has(error.object));
 }
 

@@ -7,7 +7,7 @@ import { classify } from './object-kinds.js';
 import { implicitNamespace, readNamespace } from './parse-namespace.js';
 import { readPod, readWorkload } from './parse-pod.js';
 import { readNetworkPolicy } from './parse-policy.js';
-import type { Namespace, NetworkPolicy, Pod, ValidationError } from './types.js';
+import { type Namespace, type NetworkPolicy, type Pod, podKey, policyKey, type ValidationError } from './types.js';
 
 /** kubectl's namespace when none is given. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -88,7 +88,7 @@ export function parseManifests(manifests: readonly ManifestText[], options: Load
           errors.push(...reading.errors);
           warnings.push(...reading.warnings);
           if (reading.policy) {
-            keep(policies, `NetworkPolicy ${reading.policy.namespace}/${reading.policy.name}`, reading.policy, object.source);
+            keep(policies, `NetworkPolicy ${policyKey(reading.policy)}`, reading.policy, object.source);
           }
           break;
         }
@@ -142,7 +142,7 @@ function podNameClashes(podList: readonly Pod[], entries: ReadonlyMap<string, En
   const byKey = new Map<string, Pod>();
   const clashes: LoadWarning[] = [];
   for (const pod of [...podList].sort(byNamespaceAndName)) {
-    const key = `${pod.namespace}/${pod.name}`;
+    const key = podKey(pod);
     const other = byKey.get(key);
     if (other) {
       clashes.push({

@@ -4,6 +4,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PodBinding } from '../compile/index.js';
 import { readCidr } from '../model/addresses.js';
+import { podKey } from '../model/types.js';
 
 export const DEFAULT_CNI_RESULTS_DIR = '/var/lib/cni/results';
 
@@ -99,7 +100,7 @@ export function bindingsFromCache(files: readonly CniCacheFile[]): CniCacheReadi
       case 'no-host-interface':
         break;
       case 'attachment': {
-        const pod = `${entry.binding.namespace}/${entry.binding.name}`;
+        const pod = podKey(entry.binding);
         const sandboxes = sandboxesByPod.get(pod) ?? new Map();
         sandboxesByPod.set(pod, sandboxes);
         const sandbox = sandboxes.get(entry.containerId) ?? { bindings: [], paths: [], mtimeMs: 0 };

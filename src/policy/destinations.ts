@@ -1,4 +1,4 @@
-import type { Direction, IPBlock, NetworkPolicy, Pod } from '../model/types.js';
+import { type Direction, type IPBlock, type NetworkPolicy, type Pod, policyKey } from '../model/types.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { ipBlockContains } from './ipblock.js';
 import { selectedPods } from './isolation.js';
@@ -32,7 +32,7 @@ export function podsAddressedBy(snapshot: Snapshot, block: IPBlock): readonly Po
 export function namedPortDestinations(snapshot: Snapshot, policy: NetworkPolicy, direction: Direction, index: number): Pod[] {
   if (direction === 'ingress') return selectedPods(snapshot, policy);
   const rule = rulesOf(policy, direction)[index];
-  if (!rule) throw new RangeError(`${policy.namespace}/${policy.name} has no ${direction} rule ${index}`);
+  if (!rule) throw new RangeError(`${policyKey(policy)} has no ${direction} rule ${index}`);
   if (rule.peers.length === 0) return [...snapshot.pods];
   const found = new Set<Pod>();
   for (const peer of rule.peers) {

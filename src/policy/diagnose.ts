@@ -1,4 +1,4 @@
-import type { Direction, NetworkPolicy } from '../model/types.js';
+import { type Direction, type NetworkPolicy, policyKey } from '../model/types.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { Connection } from './endpoint.js';
 import { type PeerMismatch, peerMismatch } from './peers.js';
@@ -29,7 +29,7 @@ export function diagnoseRule(
   conn: Connection,
 ): RuleDiagnosis {
   const rule = rulesOf(policy, direction)[index];
-  if (!rule) throw new RangeError(`${policy.namespace}/${policy.name} has no ${direction} rule ${index}`);
+  if (!rule) throw new RangeError(`${policyKey(policy)} has no ${direction} rule ${index}`);
   const dest = destinationPod(conn);
   const portsMatch = matchingPortIndex(rule.ports, dest, conn.port, conn.protocol) !== -1;
   const { peer } = sides(conn, direction);
