@@ -89,7 +89,7 @@ export function explainPod(snapshot: Snapshot, pod: Pod): string {
 }
 
 function explainPodDirection(snapshot: Snapshot, pod: Pod, direction: Direction): string[] {
-  const policies = pod.hostNetwork ? [] : isolatingPolicies(snapshot, pod, direction);
+  const policies = isolatingPolicies(snapshot, pod, direction);
   const title = direction === 'ingress' ? 'Ingress' : 'Egress';
   const lines: string[] = [];
   if (policies.length === 0) {
