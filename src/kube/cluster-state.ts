@@ -3,7 +3,7 @@
 // none for the many status updates that do not. `snapshotInput()` is what buildSnapshot takes.
 import { isDeepStrictEqual } from 'node:util';
 import { type Logger, pino } from 'pino';
-import type { Namespace, NetworkPolicy, Pod, ValidationError } from '../model/index.js';
+import { byNamespaceAndName, type Namespace, type NetworkPolicy, type Pod, type ValidationError } from '../model/index.js';
 import type { SnapshotInput } from '../snapshot/snapshot.js';
 import type { ListWatchSink } from './list-watch.js';
 import { OBJECT_READERS, type ObjectReader, type Reading, type ResourceValues } from './read-object.js';
@@ -208,10 +208,6 @@ export class ClusterState {
 
 function newTable<T extends Value>(): Table<T> {
   return { values: new Map(), problems: new Map(), listed: false, ordered: undefined };
-}
-
-function byNamespaceAndName(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
-  return compare(a.namespace, b.namespace) || compare(a.name, b.name);
 }
 
 function compare(a: string, b: string): number {
