@@ -43,11 +43,25 @@ export function sortedPods(snapshot: Snapshot): Pod[] {
   return [...snapshot.pods].sort((a, b) => podKey(a).localeCompare(podKey(b)));
 }
 
+// Every pod pair asks for addresses by family: parse each pod's IPs once, not once per pair.
+const addressesByFamily = new WeakMap<Pod, Readonly<Partial<Record<4 | 6, string>>>>();
+
+function firstAddresses(pod: Pod): Readonly<Partial<Record<4 | 6, string>>> {
+  let byFamily = addressesByFamily.get(pod);
+  if (!byFamily) {
+    const found: Partial<Record<4 | 6, string>> = {};
+    for (const ip of pod.ips) found[ipFamily(ip)] ??= ip;
+    byFamily = found;
+    addressesByFamily.set(pod, byFamily);
+  }
+  return byFamily;
+}
+
 /** The addresses a connection between two pods uses: the first family both have, IPv4 first. */
 export function podAddresses(from: Pod, to: Pod): { fromIP: string; toIP: string } | undefined {
   for (const family of [4, 6] as const) {
-    const fromIP = from.ips.find((ip) => ipFamily(ip) === family);
-    const toIP = to.ips.find((ip) => ipFamily(ip) === family);
+    const fromIP = firstAddresses(from)[family];
+    const toIP = firstAddresses(to)[family];
     if (fromIP && toIP) return { fromIP, toIP };
   }
   return undefined;
@@ -71,7 +85,7 @@ export function simulate(snapshot: Snapshot, input: SimulationInput): Simulation
       }
     }
     for (const ip of input.externalIPs) {
-      const fromIP = from.ips.find((a) => ipFamily(a) === ipFamily(ip));
+      const fromIP = firstAddresses(from)[ipFamily(ip)];
       if (!fromIP) continue;
       for (const probe of input.probes) {
         const conn = { from: podEndpoint(from, fromIP), to: { kind: 'external', ip } as const, ...probe };

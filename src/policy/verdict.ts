@@ -99,6 +99,7 @@ export function ruleAdmits(
   if (!rule || policy.errors.length > 0) return undefined;
   const port = matchingPortIndex(rule.ports, destinationPod(conn), conn.port, conn.protocol);
   if (port === -1) return undefined;
+  // sides() without its object: this runs for every rule of every verdict.
   const peer = direction === 'egress' ? conn.to : conn.from;
   let peerIndex: number | null = null;
   if (rule.peers.length > 0) {
