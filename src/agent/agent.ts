@@ -205,20 +205,3 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
     },
   };
 }
-
-/**
- * Runs the agent until SIGTERM or SIGINT, then stops it and resolves. Rejects only on bad options.
- */
-export async function runAgent(options: AgentOptions): Promise<void> {
-  const agent = await startAgent(options);
-  await new Promise<void>((resolve) => {
-    const onSignal = () => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve();
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
-  await agent.stop();
-}

@@ -6,6 +6,7 @@ import { renderJson, renderTable, simulate } from './simulate.js';
 import { connectionVerdict } from '../policy/index.js';
 import { CHECK_IDS, type CheckId, lint } from '../policy/lint/index.js';
 import { renderLint } from './lint.js';
+import { addAgentCommand } from './agent-command.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -96,33 +97,9 @@ export function buildProgram(): Command {
       if (warnings.length > 0 || otherErrors.length > 0) process.exitCode = 1;
     });
 
-  program
-    .command('agent')
-    .description('enforce the policies on this node with nftables (cluster state from a manifests directory)')
-    .requiredOption('--node-name <name>', 'this node\'s name: pods with this spec.nodeName are local', process.env.NODE_NAME)
-    .requiredOption('--manifests <dir>', 'directory of manifests holding the cluster state; reloaded on change')
-    .option('--cni-results <dir>', 'libcni result cache: which host veth belongs to which pod', '/var/lib/cni/results')
-    .option('--debounce-ms <ms>', 'quiet time before a sync, so a burst of changes is one transaction', toInteger, 100)
-    .option('--max-delay-ms <ms>', 'longest a burst of changes can postpone a sync', toInteger, 1000)
-    .action(async (flags: { nodeName: string; manifests: string; cniResults: string; debounceMs: number; maxDelayMs: number }) => {
-      // Loaded on demand: the agent's dependencies (logger, nft runner) are not needed by the other commands.
-      const { runAgent } = await import('../agent/index.js');
-      await runAgent({
-        nodeName: flags.nodeName,
-        manifestsDir: flags.manifests,
-        cniResultsDir: flags.cniResults,
-        debounceMs: flags.debounceMs,
-        maxDelayMs: flags.maxDelayMs,
-      });
-    });
+  addAgentCommand(program);
 
   return program;
-}
-
-function toInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`expected a non-negative integer, got '${value}'`);
-  return n;
 }
 
 export async function main(argv: string[]): Promise<number> {
