@@ -57,3 +57,7 @@ export function methodNotAllowed(method: string): ApiStatus {
 export function serviceUnavailable(): ApiStatus {
   return failure(503, 'ServiceUnavailable', 'the server is currently unable to handle the request');
 }
+
+export function alreadyExists(resource: string, name: string): ApiStatus {
+  return failure(409, 'AlreadyExists', `${resource} "${name}" already exists`, { name, kind: resource });
+}

@@ -5,11 +5,17 @@
 // resourceVersion. Tests drive it: objects change, history is compacted, connections drop, streams stall, the
 // whole server goes away and comes back.
 //
+// Writes come from the test's own process (create, update, delete) or over HTTP as kubectl sends them (POST to a
+// collection, PUT and DELETE of an object), so that another process (lab-cli apply) can change a running cluster.
+// Besides 127.0.0.1 it can listen on a unix socket: a path crosses network namespaces, so a forwarder in a
+// lab node's namespace can bring the server to 127.0.0.1 there, which the certificate names.
+//
 // Objects are stored as given (after the server's defaulting), unvalidated: etcd can hold objects that
 // today's validation would refuse (written before a rule tightened), and the client must cope with them.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import * as status from './api-status.js';
 import { History } from './history.js';
 import { type ApiObject, objectKey, RESOURCE_NAMES, RESOURCES, type Resource, type ResourceName } from './resources.js';
@@ -27,9 +33,11 @@ export interface FakeApiServerOptions {
   /** A watch without timeoutSeconds ends after this long. Default 1800. */
   readonly defaultWatchTimeoutSeconds?: number;
   readonly initialResourceVersion?: number;
+  /** Also accept connections on this unix socket (same TLS, same certificate for 127.0.0.1). */
+  readonly unixSocketPath?: string;
 }
 
-export type RequestVerb = 'list' | 'watch' | 'get' | 'other';
+export type RequestVerb = 'list' | 'watch' | 'get' | 'create' | 'update' | 'delete' | 'other';
 
 export interface RequestRecord {
   readonly method: string;
@@ -63,6 +71,8 @@ export interface FakeApiServer {
   /** PEM of the CA that signed the server's certificate, for a kubeconfig. */
   readonly caCertificate: string;
   readonly port: number;
+  /** The unix socket it also listens on, when asked to. */
+  readonly unixSocketPath: string | undefined;
   /** The latest resourceVersion. */
   readonly resourceVersion: number;
   /** Every request received, in order. */
@@ -209,11 +219,41 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     watches.add(stream);
   };
 
+  /** kubectl's writes: POST to a collection, PUT and DELETE of an object; the body is the object as JSON. */
+  const write = async (verb: 'create' | 'update' | 'delete', route: Route, request: IncomingMessage, response: ServerResponse, record: RequestRecord) => {
+    const resource = route.resource.name;
+    if (verb === 'delete') {
+      const key = keyOf(resource, route.namespace, route.name ?? '');
+      if (!history.get(resource, key)) return fail(response, record, status.notFound(resource, route.name ?? ''));
+      const deleted = publish(history.delete(resource, key));
+      return send(response, record, 200, { kind: route.resource.kind, apiVersion: route.resource.apiVersion, ...deleted });
+    }
+    const body = await readBody(request);
+    const object = parseObject(body);
+    if (object === undefined) return fail(response, record, status.badRequest('the body of the request is not a JSON object with metadata.name'));
+    if (route.resource.namespaced) {
+      if (object.metadata.namespace !== undefined && object.metadata.namespace !== route.namespace) {
+        return fail(response, record, status.badRequest('the namespace of the provided object does not match the namespace sent on the request'));
+      }
+      object.metadata.namespace = route.namespace;
+    }
+    if (verb === 'update' && object.metadata.name !== route.name) {
+      return fail(response, record, status.badRequest('the name of the object does not match the name on the URL'));
+    }
+    const exists = history.get(resource, objectKey(object)) !== undefined;
+    if (verb === 'create') {
+      if (exists) return fail(response, record, status.alreadyExists(resource, object.metadata.name));
+      return send(response, record, 201, { kind: route.resource.kind, apiVersion: route.resource.apiVersion, ...publish(history.create(resource, object)) });
+    }
+    if (!exists) return fail(response, record, status.notFound(resource, object.metadata.name));
+    return send(response, record, 200, { kind: route.resource.kind, apiVersion: route.resource.apiVersion, ...publish(history.update(resource, object)) });
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://fake');
     const route = parseRoute(url.pathname);
     const isWatch = ['1', 'true'].includes(url.searchParams.get('watch') ?? '');
-    const verb: RequestVerb = request.method !== 'GET' || !route ? 'other' : route.name !== undefined ? 'get' : isWatch ? 'watch' : 'list';
+    const verb = requestVerb(request.method ?? 'GET', route, isWatch);
     const record: RequestRecord = {
       method: request.method ?? 'GET',
       path: url.pathname,
@@ -227,6 +267,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     for (const listener of [...requestListeners]) listener(record);
     if (down === 'unavailable') return fail(response, record, status.serviceUnavailable());
     if (!route) return fail(response, record, status.notFound('path', url.pathname));
+    if (verb === 'create' || verb === 'update' || verb === 'delete') return write(verb, route, request, response, record);
     if (request.method !== 'GET') return fail(response, record, status.methodNotAllowed(request.method ?? ''));
 
     if (route.name !== undefined) {
@@ -267,6 +308,20 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   });
   await listen(0);
   const port = (server.address() as AddressInfo).port;
+  // Connections on the unix socket are handed to the HTTPS server, which speaks TLS on them as on any other.
+  const unixServer = options.unixSocketPath === undefined ? undefined : createNetServer((socket) => server.emit('connection', socket));
+  const listenUnix = () => new Promise<void>((resolve, reject) => {
+    if (unixServer === undefined || options.unixSocketPath === undefined) return resolve();
+    // A socket file left by a process that died is in the way of a new listener.
+    rmSync(options.unixSocketPath, { force: true });
+    unixServer.once('error', reject);
+    unixServer.listen(options.unixSocketPath, () => {
+      unixServer.off('error', reject);
+      resolve();
+    });
+  });
+  const closeUnix = () => new Promise<void>((resolve) => (unixServer?.listening ? unixServer.close(() => resolve()) : resolve()));
+  await listenUnix();
 
   const publish = (change: ReturnType<History['create']>) => {
     for (const stream of [...watches]) stream.change(change);
@@ -283,6 +338,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     url: `https://127.0.0.1:${port}`,
     caCertificate: certificate.cert,
     port,
+    unixSocketPath: options.unixSocketPath,
     get resourceVersion() {
       return history.resourceVersion;
     },
@@ -308,12 +364,18 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       if (isDown) {
         if (down) return;
         down = mode;
-        if (mode === 'refuse') server.close();
+        if (mode === 'refuse') {
+          server.close();
+          void closeUnix();
+        }
         cutEverything();
       } else if (down) {
         const was = down;
         down = undefined;
-        if (was === 'refuse') await listen(port);
+        if (was === 'refuse') {
+          await listen(port);
+          await listenUnix();
+        }
       }
     },
     freezeCache: () => {
@@ -330,9 +392,48 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     close: async () => {
       closed = true;
       cutEverything();
+      await closeUnix();
       await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
     },
   };
+}
+
+function requestVerb(method: string, route: Route | undefined, isWatch: boolean): RequestVerb {
+  if (!route) return 'other';
+  switch (method) {
+    case 'GET':
+      return route.name !== undefined ? 'get' : isWatch ? 'watch' : 'list';
+    case 'POST':
+      // To a collection; a namespaced object is created in a namespace's collection, never the all-namespaces one.
+      return route.name === undefined && (!route.resource.namespaced || route.namespace !== undefined) ? 'create' : 'other';
+    case 'PUT':
+      return route.name !== undefined ? 'update' : 'other';
+    case 'DELETE':
+      return route.name !== undefined ? 'delete' : 'other';
+    default:
+      return 'other';
+  }
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function parseObject(body: string): ApiObject | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+    const metadata = (parsed as { metadata?: unknown }).metadata;
+    if (typeof metadata !== 'object' || metadata === null || typeof (metadata as { name?: unknown }).name !== 'string') return undefined;
+    return parsed as ApiObject;
+  } catch {
+    return undefined;
+  }
 }
 
 const NAMESPACED_COLLECTION = /^\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/;
