@@ -5,10 +5,16 @@ import { type PodBinding, type PodRef, bindingTable } from './binding-table.js';
 import type { Plan } from './plan.js';
 import { policyTable } from './policy-table.js';
 import { type CompileProblem, distinctProblems } from './problems.js';
+import { UNKNOWN_LOCAL_PODS_COUNTER, type UnknownLocalPodsOption, unknownLocalPodsGuard } from './unknown-local-pods.js';
 
 export interface CompileOptions {
   readonly nodeName: string;
   readonly bindings: readonly PodBinding[];
+  /**
+   * Drop (and count in UNKNOWN_LOCAL_PODS_COUNTER) forwarded packets from or to an address of these CIDRs that
+   * no known pod of this node holds. Absent: such pods pass as pods no policy selects. Throws on a bad CIDR.
+   */
+  readonly unknownLocalPods?: UnknownLocalPodsOption;
 }
 
 export interface CompileResult {
@@ -26,10 +32,15 @@ export function compilePlan(snapshot: Snapshot, options: CompileOptions): Compil
   const localPods = snapshot.pods
     .filter((pod) => pod.nodeName === options.nodeName && !pod.hostNetwork)
     .sort((a, b) => (podKey(a) < podKey(b) ? -1 : 1));
-  const policy = policyTable(snapshot, localPods);
+  const guard = options.unknownLocalPods && unknownLocalPodsGuard(options.unknownLocalPods, localPods);
+  const policy = policyTable(snapshot, localPods, guard);
   const binding = bindingTable(localPods, options.bindings);
   return {
-    plan: { tables: [policy.table, binding.table], counters: policy.counters },
+    plan: {
+      tables: [policy.table, binding.table],
+      counters: policy.counters,
+      ...(guard ? { unknownLocalPodsCounter: UNKNOWN_LOCAL_PODS_COUNTER } : {}),
+    },
     problems: distinctProblems([...invalidPolicyProblems(snapshot, localPods), ...policy.problems, ...binding.problems]),
     unboundPods: binding.unboundPods,
   };

@@ -3,6 +3,7 @@ export { compilePlan, type CompileOptions, type CompileResult } from './compile.
 export { diffPlans, fullTransaction } from './diff.js';
 export type { PodBinding, PodRef } from './binding-table.js';
 export type { CompileProblem } from './problems.js';
+export { UNKNOWN_LOCAL_PODS_COUNTER, type UnknownLocalPodsOption } from './unknown-local-pods.js';
 export {
   BINDING_TABLE,
   POLICY_TABLE,
@@ -16,6 +17,7 @@ export {
 } from './plan.js';
 export {
   isEmptyTransaction,
+  type BaseChainHook,
   type Expression,
   type NftCommand,
   type NftObject,

@@ -49,6 +49,11 @@ export interface Plan {
   readonly tables: readonly TablePlan[];
   /** Every drop counter (they live in POLICY_TABLE) -> the pod and direction whose denied packets it counts. */
   readonly counters: Readonly<Record<string, CounterOwner>>;
+  /**
+   * The named counter (in POLICY_TABLE, not in `counters`: it belongs to no pod) of packets dropped because a
+   * pod address of this node is held by no known pod; present only with CompileOptions.unknownLocalPods.
+   */
+  readonly unknownLocalPodsCounter?: string;
 }
 
 export function counterNames(plan: Plan): readonly string[] {

@@ -7,6 +7,7 @@ import { type ChainPlan, type CounterOwner, POLICY_TABLE, type SetPlan, type Tab
 import { podChain } from './pod-chain.js';
 import type { CompileProblem } from './problems.js';
 import { addressType, addressesOf, createSetCatalog } from './set-catalog.js';
+import { UNKNOWN_LOCAL_PODS_COUNTER, type UnknownLocalPodsGuard } from './unknown-local-pods.js';
 
 // Both base chains sit on the forward hook, where bridged and routed pod traffic passes (br_netfilter).
 // Egress runs first (lower number): an accept ends only its own base chain, so a packet must pass both, and a
@@ -34,7 +35,7 @@ export interface PolicyTable {
  * Table `inet bulkhead`: the two base chains, a verdict map per direction and family from a local isolated pod's
  * address to its chain, the pod chains with their drop counters, and the shared peer sets those chains use.
  */
-export function policyTable(snapshot: Snapshot, localPods: readonly Pod[]): PolicyTable {
+export function policyTable(snapshot: Snapshot, localPods: readonly Pod[], guard?: UnknownLocalPodsGuard): PolicyTable {
   const catalog = createSetCatalog(snapshot);
   const chains: ChainPlan[] = [];
   const maps: SetPlan[] = [];
@@ -73,6 +74,7 @@ export function policyTable(snapshot: Snapshot, localPods: readonly Pod[]): Poli
       rules: [
         { expr: [match({ ct: { key: 'state' } }, ['established', 'related'], 'in'), accept] },
         { expr: [match({ payload: { protocol: 'icmpv6', field: 'type' } }, NEIGHBOUR_DISCOVERY), accept] },
+        ...(guard?.rules(direction) ?? []),
         ...([4, 6] as const).map((family) => ({ expr: [vmap(address(family, dispatch.side), dispatch.map(family))] })),
       ],
     });
@@ -82,8 +84,8 @@ export function policyTable(snapshot: Snapshot, localPods: readonly Pod[]): Poli
   return {
     table: {
       ...POLICY_TABLE,
-      counters: Object.keys(sortedCounters),
-      sets: [...maps, ...catalog.sets()].sort(byName),
+      counters: [...Object.keys(sortedCounters), ...(guard ? [UNKNOWN_LOCAL_PODS_COUNTER] : [])].sort(),
+      sets: [...maps, ...catalog.sets(), ...(guard?.sets ?? [])].sort(byName),
       chains: chains.sort(byName),
     },
     counters: sortedCounters,

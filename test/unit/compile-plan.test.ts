@@ -6,6 +6,7 @@ import {
   type CompileResult,
   type PodBinding,
   type SetPlan,
+  UNKNOWN_LOCAL_PODS_COUNTER,
   compilePlan,
   counterNames,
   dropCounterName,
@@ -326,5 +327,35 @@ describe('names', () => {
   it('hashes names with characters nft would not read back, so they cannot pass for plain ones', () => {
     const odd = podChainName({ namespace: 'a', name: 'B_c' }, 'ingress');
     expect(odd).toMatch(/^pod_in_a_--c__[0-9a-f]{10}$/);
+  });
+});
+
+describe('compilePlan: unknown local pods', () => {
+  const snapshot = snapshotOf({ namespaces: [namespace('shop')], pods: [web, api, remoteApi, hostAgent], policies: [allowWebFromApi] });
+  const guarded = (podCidrs: readonly string[]) => compilePlan(snapshot, { nodeName: NODE, bindings: [], unknownLocalPods: { podCidrs } });
+
+  it('lets through, inside the CIDRs, only the known local pods and the bridge gateway; its counter is no pod’s', () => {
+    const result = guarded(['10.0.1.0/24', 'fd00::1:0/112']);
+    expect(set(result, 'local_cidrs4').elements).toEqual([{ prefix: { addr: '10.0.1.0', len: 24 } }]);
+    expect(set(result, 'local_pods4').elements).toEqual(['10.0.1.1', '10.0.1.2']);
+    expect(set(result, 'local_pods6').elements).toEqual(['fd00::1:1']);
+    expect(result.plan.unknownLocalPodsCounter).toBe(UNKNOWN_LOCAL_PODS_COUNTER);
+    expect(inet(result).counters).toContain(UNKNOWN_LOCAL_PODS_COUNTER);
+    expect(Object.keys(result.plan.counters)).not.toContain(UNKNOWN_LOCAL_PODS_COUNTER);
+    for (const name of ['egress', 'ingress']) {
+      expect(chain(result, name).rules.filter((r) => r.expr.some((s) => 'counter' in s && s.counter === UNKNOWN_LOCAL_PODS_COUNTER))).toHaveLength(2);
+    }
+  });
+
+  it('adds nothing without the option, and a rule only for a family that has a CIDR', () => {
+    const plain = compile([web, api, remoteApi, hostAgent], [allowWebFromApi]);
+    expect(plain.plan.unknownLocalPodsCounter).toBeUndefined();
+    expect(inet(plain).sets.map((s) => s.name).filter((n) => n.startsWith('local_'))).toEqual([]);
+    expect(chain(guarded(['10.0.1.0/24']), 'egress').rules.filter((r) => JSON.stringify(r).includes('@local_cidrs'))).toHaveLength(1);
+  });
+
+  it('refuses a pod CIDR that is not one, or two that overlap', () => {
+    expect(() => guarded(['10.0.1.0/33'])).toThrow(/pod CIDR "10.0.1.0\/33" is not a CIDR/);
+    expect(() => guarded(['10.0.0.0/16', '10.0.1.0/24'])).toThrow(/overlap/);
   });
 });
