@@ -13,8 +13,11 @@ export interface KubeconfigContext {
   readonly token?: string;
 }
 
-/** Writes a kubeconfig with these contexts (the first is current) to a new temporary directory; returns its path. */
-export async function writeKubeconfig(contexts: readonly KubeconfigContext[]): Promise<string> {
+/**
+ * Writes a kubeconfig with these contexts (the first is current) to `path`, or to a new temporary directory;
+ * returns its path.
+ */
+export async function writeKubeconfig(contexts: readonly KubeconfigContext[], path?: string): Promise<string> {
   const first = contexts[0];
   if (!first) throw new Error('a kubeconfig needs at least one context');
   const config = {
@@ -28,7 +31,7 @@ export async function writeKubeconfig(contexts: readonly KubeconfigContext[]): P
     users: contexts.map((c) => ({ name: c.name, user: c.token !== undefined ? { token: c.token } : {} })),
     contexts: contexts.map((c) => ({ name: c.name, context: { cluster: c.name, user: c.name } })),
   };
-  const path = join(await mkdtemp(join(tmpdir(), 'bulkhead-kubeconfig-')), 'config');
-  await writeFile(path, stringify(config), { mode: 0o600 });
-  return path;
+  const target = path ?? join(await mkdtemp(join(tmpdir(), 'bulkhead-kubeconfig-')), 'config');
+  await writeFile(target, stringify(config), { mode: 0o600 });
+  return target;
 }

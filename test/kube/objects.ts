@@ -7,6 +7,8 @@ export interface RawPodOptions {
   readonly ips?: readonly string[];
   readonly phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
   readonly hostNetwork?: boolean;
+  /** The node's address (status.hostIP). Default 192.168.0.10. */
+  readonly hostIP?: string;
   readonly ports?: readonly { name?: string; containerPort: number; protocol?: string }[];
 }
 
@@ -31,7 +33,7 @@ export function rawPod(namespace: string, name: string, options: RawPodOptions =
     },
     status: {
       phase: options.phase ?? (ips.length > 0 ? 'Running' : 'Pending'),
-      ...(options.nodeName !== undefined ? { hostIP: '192.168.0.10', hostIPs: [{ ip: '192.168.0.10' }] } : {}),
+      ...(options.nodeName !== undefined ? { hostIP: options.hostIP ?? '192.168.0.10', hostIPs: [{ ip: options.hostIP ?? '192.168.0.10' }] } : {}),
       ...(ips.length > 0 ? { podIPs: ips.map((ip) => ({ ip })) } : {}),
       conditions: [{ type: 'Ready', status: ips.length > 0 ? 'True' : 'False' }],
     },
