@@ -1,10 +1,12 @@
 import type { Direction, NetworkPolicy, Peer, PolicyPort } from '../model/types.js';
-import type { DirectionVerdict, PeerMismatch, PortResolution, RuleRef } from '../policy/index.js';
+import type { AdmittingRule } from '../explain/index.js';
+import type { DirectionVerdict, PeerMismatch, PortResolution } from '../policy/index.js';
 import { formatSelector } from '../policy/index.js';
 
 // Words for the verdicts and objects of src/policy. Rendering only: nothing here decides anything.
 
-export function describePeer(policy: NetworkPolicy, peer: Peer): string {
+/** `policy` is the peer's policy: a peer without namespaceSelector means that policy's own namespace. */
+export function describePeer(policy: Pick<NetworkPolicy, 'namespace'>, peer: Peer): string {
   if (peer.kind === 'ipBlock') {
     const except = peer.ipBlock.except.length > 0 ? ` except ${peer.ipBlock.except.join(', ')}` : '';
     return `ipBlock ${peer.ipBlock.cidr}${except}`;
@@ -70,15 +72,11 @@ export function ruleName(direction: Direction, rule: number): string {
   return `spec.${direction}[${rule}]`;
 }
 
-export function describeRuleRef(ref: RuleRef, policy: NetworkPolicy | undefined): string {
+export function describeAdmittingRule(ref: AdmittingRule): string {
   const list = ref.direction === 'ingress' ? 'from' : 'to';
-  const rule = policy ? (ref.direction === 'ingress' ? policy.ingress : policy.egress)[ref.rule] : undefined;
-  const peer =
-    ref.peer === null
-      ? `any peer (empty ${list})`
-      : `${list}[${ref.peer}] ${rule && policy ? describePeer(policy, rule.peers[ref.peer]!) : ''}`.trimEnd();
-  const port =
-    ref.port === null ? 'all ports' : `ports[${ref.port}] ${rule ? describePolicyPort(rule.ports[ref.port]!) : ''}`.trimEnd();
+  const namespace = ref.policy.split('/')[0] ?? '';
+  const peer = ref.matchedPeer === null ? `any peer (empty ${list})` : `${list}[${ref.peer}] ${describePeer({ namespace }, ref.matchedPeer)}`;
+  const port = ref.matchedPort === null ? 'all ports' : `ports[${ref.port}] ${describePolicyPort(ref.matchedPort)}`;
   return `NetworkPolicy ${ref.policy} ${ruleName(ref.direction, ref.rule)}: ${peer}, ${port}`;
 }
 

@@ -1,0 +1,54 @@
+import { type Direction, type Pod, podKey, policyKey } from '../model/types.js';
+import { connectionVerdict, isolatingPolicies, rulesOf } from '../policy/index.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
+import { podAddresses, podEndpoint, probesFor, sortedPods } from '../cli/simulate.js';
+import type { PeerPorts, PodDirectionExplanation, PodExplanation } from './types.js';
+
+/** What applies to a pod: its addresses, and per direction the policies isolating it and whom it exchanges with. */
+export function podExplanation(snapshot: Snapshot, pod: Pod): PodExplanation {
+  return {
+    kind: 'pod',
+    pod: podKey(pod),
+    ...(pod.workload === undefined ? {} : { workload: pod.workload }),
+    ...(pod.nodeName === undefined ? {} : { node: pod.nodeName }),
+    hostNetwork: pod.hostNetwork,
+    ips: pod.ips,
+    labels: pod.labels,
+    ports: pod.ports,
+    ingress: podDirection(snapshot, pod, 'ingress'),
+    egress: podDirection(snapshot, pod, 'egress'),
+  };
+}
+
+function podDirection(snapshot: Snapshot, pod: Pod, direction: Direction): PodDirectionExplanation {
+  const policies = isolatingPolicies(snapshot, pod, direction);
+  return {
+    isolated: policies.length > 0,
+    policies: policies.map((policy) => ({
+      policy: policyKey(policy),
+      errors: policy.errors.map(({ field, message }) => ({ field, message })),
+      rules: rulesOf(policy, direction).map(({ peers, ports }) => ({ peers, ports })),
+    })),
+    reachability: reachability(snapshot, pod, direction),
+  };
+}
+
+function reachability(snapshot: Snapshot, pod: Pod, direction: Direction): PodDirectionExplanation['reachability'] {
+  const allowed: PeerPorts[] = [];
+  const denied: PeerPorts[] = [];
+  for (const other of sortedPods(snapshot)) {
+    if (other === pod) continue;
+    const [from, to] = direction === 'ingress' ? [other, pod] : [pod, other];
+    const addresses = podAddresses(from, to);
+    if (!addresses) continue;
+    const ok: PeerPorts['ports'][number][] = [];
+    const no: PeerPorts['ports'][number][] = [];
+    for (const probe of probesFor(to, { probes: [], externalIPs: [] })) {
+      const conn = { from: podEndpoint(from, addresses.fromIP), to: podEndpoint(to, addresses.toIP), ...probe };
+      (connectionVerdict(snapshot, conn).allowed ? ok : no).push(probe);
+    }
+    if (ok.length > 0) allowed.push({ pod: podKey(other), ports: ok });
+    if (no.length > 0) denied.push({ pod: podKey(other), ports: no });
+  }
+  return { allowed, denied };
+}
