@@ -1,0 +1,162 @@
+// The plan the kernel should hold vs what `nft -j list table` shows of it -> the differences, as data.
+//
+// Rules are compared by what makes them matter rather than by their full expressions, because nft rewrites
+// expressions on the way in (it drops a `meta protocol ip` that `ip saddr` implies, for one): each rule by its
+// verdict, the named sets, maps and counters it uses, and its comment. Someone else's rule in one of our chains
+// changes the count; one of ours changed in place changes those.
+import type { Plan, RulePlan, SetPlan, TablePlan, TableRef } from '../../compile/index.js';
+import type { BaseChainHook } from '../../compile/nft-json.js';
+import { canonicalElements } from './elements.js';
+import type { ListedChain, ListedRule, ListedSet, ListedTable } from './listing.js';
+
+/** How many differing elements a difference names; the count is always whole. */
+export const ELEMENT_SAMPLE_SIZE = 5;
+
+export type KernelDrift =
+  | { readonly kind: 'table-missing'; readonly table: TableRef }
+  | { readonly kind: 'chain-missing' | 'chain-extra'; readonly table: TableRef; readonly chain: string }
+  | { readonly kind: 'chain-hook-differs'; readonly table: TableRef; readonly chain: string; readonly expected: string; readonly found: string }
+  | { readonly kind: 'rule-count-differs'; readonly table: TableRef; readonly chain: string; readonly expected: number; readonly found: number }
+  | {
+      readonly kind: 'rule-differs';
+      readonly table: TableRef;
+      readonly chain: string;
+      /** Position in the chain, from 0. */
+      readonly index: number;
+      readonly expected: string;
+      readonly found: string;
+    }
+  | { readonly kind: 'set-missing' | 'set-extra'; readonly table: TableRef; readonly set: string }
+  | { readonly kind: 'set-definition-differs'; readonly table: TableRef; readonly set: string; readonly expected: string; readonly found: string }
+  | {
+      readonly kind: 'elements-missing' | 'elements-extra';
+      readonly table: TableRef;
+      readonly set: string;
+      readonly count: number;
+      /** Up to ELEMENT_SAMPLE_SIZE of them, in canonical text (`10.244.1.6`, `10.244.1.6 : jump pod_in_a_b`). */
+      readonly sample: readonly string[];
+    }
+  | { readonly kind: 'counter-missing' | 'counter-extra'; readonly table: TableRef; readonly counter: string };
+
+/**
+ * Every way the kernel differs from `plan`, table by table. `listings` holds the tables nft listed; a table of
+ * the plan without one is missing. Empty when the kernel holds the plan.
+ */
+export function kernelDrift(plan: Plan, listings: readonly ListedTable[]): KernelDrift[] {
+  return plan.tables.flatMap((table) => {
+    const listed = listings.find((l) => l.family === table.family && l.name === table.name);
+    return listed ? tableDrift(table, listed) : [{ kind: 'table-missing', table: tableRef(table) }];
+  });
+}
+
+function tableDrift(table: TablePlan, listed: ListedTable): KernelDrift[] {
+  const ref = tableRef(table);
+  const drift: KernelDrift[] = [];
+  const plannedChains = new Set(table.chains.map((c) => c.name));
+  for (const chain of table.chains) {
+    const found = listed.chains.get(chain.name);
+    if (!found) {
+      drift.push({ kind: 'chain-missing', table: ref, chain: chain.name });
+      continue;
+    }
+    const expectedHook = hookText(chain.hook);
+    const foundHook = hookText(found.hook);
+    if (expectedHook !== foundHook) drift.push({ kind: 'chain-hook-differs', table: ref, chain: chain.name, expected: expectedHook, found: foundHook });
+    drift.push(...rulesDrift(ref, chain.name, chain.rules, found));
+  }
+  for (const name of listed.chains.keys()) {
+    if (!plannedChains.has(name)) drift.push({ kind: 'chain-extra', table: ref, chain: name });
+  }
+
+  const plannedSets = new Set(table.sets.map((s) => s.name));
+  for (const set of table.sets) {
+    const found = listed.sets.get(set.name);
+    if (found) drift.push(...setDrift(ref, set, found));
+    else drift.push({ kind: 'set-missing', table: ref, set: set.name });
+  }
+  for (const name of listed.sets.keys()) {
+    if (!plannedSets.has(name)) drift.push({ kind: 'set-extra', table: ref, set: name });
+  }
+
+  const plannedCounters = new Set(table.counters);
+  for (const name of table.counters) {
+    if (!listed.counters.has(name)) drift.push({ kind: 'counter-missing', table: ref, counter: name });
+  }
+  for (const name of listed.counters) {
+    if (!plannedCounters.has(name)) drift.push({ kind: 'counter-extra', table: ref, counter: name });
+  }
+  return drift;
+}
+
+function rulesDrift(table: TableRef, chain: string, planned: readonly RulePlan[], found: ListedChain): KernelDrift[] {
+  if (planned.length !== found.rules.length) {
+    return [{ kind: 'rule-count-differs', table, chain, expected: planned.length, found: found.rules.length }];
+  }
+  return planned.flatMap((rule, index): KernelDrift[] => {
+    const expected = ruleSignature(rule);
+    const actual = ruleSignature(found.rules[index]!);
+    return expected === actual ? [] : [{ kind: 'rule-differs', table, chain, index, expected, found: actual }];
+  });
+}
+
+/** `accept @peer4_ab @nport4_cd "prod/allow-db ingress[0]"`: what a rule does and with which named objects. */
+export function ruleSignature(rule: RulePlan | ListedRule): string {
+  const verdicts: string[] = [];
+  const references = new Set<string>();
+  for (const statement of rule.expr) {
+    collectReferences(statement, references);
+    if (isObject(statement)) {
+      const [kind, argument] = Object.entries(statement)[0] ?? [];
+      if (kind === 'accept' || kind === 'drop' || kind === 'return' || kind === 'reject' || kind === 'queue') verdicts.push(kind);
+      if ((kind === 'jump' || kind === 'goto') && isObject(argument)) verdicts.push(`${kind} ${String(argument['target'])}`);
+      if (kind === 'counter' && typeof argument === 'string') references.add(`counter ${argument}`);
+    }
+  }
+  const comment = rule.comment === undefined ? [] : [JSON.stringify(rule.comment)];
+  return [...verdicts, ...[...references].sort(), ...comment].join(' ');
+}
+
+function collectReferences(value: unknown, into: Set<string>): void {
+  if (typeof value === 'string') {
+    if (value.startsWith('@')) into.add(value);
+  } else if (Array.isArray(value)) {
+    for (const item of value) collectReferences(item, into);
+  } else if (isObject(value)) {
+    for (const item of Object.values(value)) collectReferences(item, into);
+  }
+}
+
+function setDrift(table: TableRef, set: SetPlan, found: ListedSet): KernelDrift[] {
+  const expected = definitionText(set.type, set.map, set.interval);
+  const foundInterval = found.flags.includes('interval');
+  const actual = definitionText(found.type, found.map, foundInterval);
+  // Elements of another type cannot be compared; the set has to be rebuilt anyway.
+  if (expected !== actual) return [{ kind: 'set-definition-differs', table, set: set.name, expected, found: actual }];
+  const shape = { type: set.type, map: set.map !== undefined, interval: set.interval };
+  const want = canonicalElements(shape, set.elements);
+  const have = canonicalElements(shape, found.elements);
+  const missing = [...want].filter((e) => !have.has(e)).sort();
+  const extra = [...have].filter((e) => !want.has(e)).sort();
+  const drift: KernelDrift[] = [];
+  if (missing.length > 0) drift.push({ kind: 'elements-missing', table, set: set.name, count: missing.length, sample: missing.slice(0, ELEMENT_SAMPLE_SIZE) });
+  if (extra.length > 0) drift.push({ kind: 'elements-extra', table, set: set.name, count: extra.length, sample: extra.slice(0, ELEMENT_SAMPLE_SIZE) });
+  return drift;
+}
+
+function definitionText(type: unknown, map: unknown, interval: boolean): string {
+  const key = Array.isArray(type) ? type.join(' . ') : String(type);
+  return `${key}${map === undefined ? '' : ` : ${String(map)}`}${interval ? ' interval' : ''}`;
+}
+
+function hookText(hook: BaseChainHook | { readonly type: unknown; readonly hook: unknown; readonly prio: unknown; readonly policy: unknown } | undefined): string {
+  if (!hook) return 'none (regular chain)';
+  return `type ${String(hook.type)} hook ${String(hook.hook)} priority ${String(hook.prio)} policy ${String(hook.policy)}`;
+}
+
+function tableRef(table: TableRef): TableRef {
+  return { family: table.family, name: table.name };
+}
+
+function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

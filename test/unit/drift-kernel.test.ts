@@ -1,0 +1,200 @@
+// kernelDrift against what the real nft lists: a compiled plan applied in a throwaway netns shows no drift, and
+// each way of tampering with the tables is found and named.
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeDrift, type KernelDrift, kernelDrift, nftKernelLister } from '../../src/agent/drift/index.js';
+import { compilePlan, diffPlans, fullTransaction, type Plan, type NftTransaction } from '../../src/compile/index.js';
+import { createNftRunner, type NftRunner } from '../../src/nft/index.js';
+import { containerPort, ipBlockPeer, pod, podPeer, policy, port, rule, selector, snapshotOf } from '../support/builders.js';
+
+const namespace = `bhd-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+let workDir: string;
+let inNamespace: string;
+let runner: NftRunner;
+
+const nft = (...args: string[]) => execFileSync('ip', ['netns', 'exec', namespace, 'nft', ...args], { encoding: 'utf8' });
+const nftScript = (script: string) => execFileSync('ip', ['netns', 'exec', namespace, 'nft', '-f', '-'], { input: script, encoding: 'utf8' });
+
+const db = pod('prod/db', { labels: { app: 'db' }, ips: ['10.244.1.6', 'fd00:10:244:1::6'], nodeName: 'node-a', ports: [containerPort(5432, 'pg')] });
+const web = pod('prod/web', {
+  labels: { app: 'web' },
+  ips: ['10.244.2.5', 'fd00:10:244:2::5'],
+  nodeName: 'node-b',
+  ports: [containerPort(5432, 'pg'), containerPort(53, 'dns', 'UDP')],
+});
+const allowDb = policy('prod/allow-db', {
+  podSelector: selector({ app: 'db' }),
+  ingress: [
+    rule(
+      [podPeer({ podSelector: selector({ app: 'web' }) }), ipBlockPeer('10.0.0.0/8', ['10.1.0.0/16']), ipBlockPeer('fd00::/8', ['fd00:1::/32'])],
+      [port('pg'), port(80, 'TCP', 90), port(53, 'UDP')],
+    ),
+  ],
+  egress: [rule([podPeer({ podSelector: selector({ app: 'web' }) })], [port('pg'), port('dns', 'UDP')])],
+});
+const bindings = [{ namespace: 'prod', name: 'db', hostIfname: 'veth1a2b3c4d', ips: ['10.244.1.6', 'fd00:10:244:1::6'] }];
+const compile = (pods: typeof db[]) => compilePlan(snapshotOf({ pods, policies: [allowDb] }), { nodeName: 'node-a', bindings }).plan;
+const plan = compile([db, web]);
+
+const setNamed = (prefix: string) => {
+  const name = plan.tables.flatMap((t) => t.sets).find((s) => s.name.startsWith(prefix))?.name;
+  if (!name) throw new Error(`the plan has no set ${prefix}*`);
+  return name;
+};
+const peer4 = setNamed('peer4_');
+const cidr4 = setNamed('cidr4_');
+const nport4 = setNamed('nport4_');
+
+async function apply(transaction: NftTransaction): Promise<void> {
+  expect(await runner.apply(transaction)).toMatchObject({ ok: true });
+}
+
+async function drift(against: Plan = plan): Promise<KernelDrift[]> {
+  const lister = nftKernelLister(inNamespace, 10_000);
+  return kernelDrift(against, await lister(against.tables));
+}
+
+/** The handle of the rule of `chain` whose listing line matches `pattern`. */
+function ruleHandle(chain: string, pattern: RegExp): string {
+  const line = nft('-a', 'list', 'chain', 'inet', 'bulkhead', chain)
+    .split('\n')
+    .find((l) => pattern.test(l));
+  const handle = line && /# handle (\d+)/.exec(line)?.[1];
+  if (!handle) throw new Error(`no rule matching ${pattern} in chain ${chain}`);
+  return handle;
+}
+
+const inet = { family: 'inet', name: 'bulkhead' };
+const bridge = { family: 'bridge', name: 'bulkhead' };
+
+beforeAll(async () => {
+  execFileSync('ip', ['netns', 'add', namespace]);
+  workDir = await mkdtemp(join(tmpdir(), 'bulkhead-drift-'));
+  inNamespace = join(workDir, 'nft-in-namespace');
+  await writeFile(inNamespace, `#!/bin/sh\nexec ip netns exec ${namespace} nft "$@"\n`);
+  await chmod(inNamespace, 0o755);
+  runner = createNftRunner({ logger: pino({ level: 'silent' }), nftPath: inNamespace });
+});
+
+afterAll(async () => {
+  await runner?.close();
+  execFileSync('ip', ['netns', 'delete', namespace]);
+  await rm(workDir, { recursive: true, force: true });
+});
+
+describe('kernel drift against the real nft', () => {
+  beforeEach(async () => {
+    nft('flush', 'ruleset');
+    await apply(fullTransaction(plan));
+  });
+
+  it('finds none right after the plan is applied, every kind of set, map and rule included', async () => {
+    const sets = plan.tables.flatMap((t) => t.sets);
+    // The plan exercises what normalisation has to get right: intervals, concatenations, maps, IPv6.
+    expect(sets.some((s) => s.interval && s.elements.length > 0 && s.name.startsWith('cidr6_'))).toBe(true);
+    expect(sets.some((s) => Array.isArray(s.type) && s.elements.length > 0)).toBe(true);
+    expect(sets.some((s) => s.map === 'verdict' && s.elements.length > 0)).toBe(true);
+    expect(await drift()).toEqual([]);
+  });
+
+  it('finds none after a diff is applied on top', async () => {
+    const web2 = pod('prod/web-2', { labels: { app: 'web' }, ips: ['10.244.3.7', 'fd00:10:244:3::7'], nodeName: 'node-c', ports: [containerPort(5432, 'pg')] });
+    const after = compile([db, web2]);
+    await apply(diffPlans(plan, after));
+    expect(await drift(after)).toEqual([]);
+    // ...and the plan it replaced is no longer what the kernel holds.
+    expect((await drift(plan)).map((d) => d.kind)).toContain('elements-missing');
+  });
+
+  it('finds a flushed set, naming it and what it lost', async () => {
+    nft('flush', 'set', 'inet', 'bulkhead', peer4);
+    expect(await drift()).toEqual([{ kind: 'elements-missing', table: inet, set: peer4, count: 1, sample: ['10.244.2.5'] }]);
+  });
+
+  it('finds elements added to a set and a verdict changed in a map', async () => {
+    nftScript(
+      [
+        `add element inet bulkhead ${peer4} { 192.0.2.10 }`,
+        'delete element inet bulkhead ingress_pods4 { 10.244.1.6 }',
+        'add element inet bulkhead ingress_pods4 { 10.244.1.6 : jump pod_out_prod_db }',
+        '',
+      ].join('\n'),
+    );
+    expect(await drift()).toEqual([
+      { kind: 'elements-missing', table: inet, set: 'ingress_pods4', count: 1, sample: ['10.244.1.6 : jump pod_in_prod_db'] },
+      { kind: 'elements-extra', table: inet, set: 'ingress_pods4', count: 1, sample: ['10.244.1.6 : jump pod_out_prod_db'] },
+      { kind: 'elements-extra', table: inet, set: peer4, count: 1, sample: ['192.0.2.10'] },
+    ]);
+  });
+
+  it('finds an interval removed from an ipBlock set and an element removed from a concatenated set', async () => {
+    nft('delete', 'element', 'inet', 'bulkhead', cidr4, '{ 10.0.0.0/16 }');
+    nft('delete', 'element', 'inet', 'bulkhead', nport4, '{ 10.244.2.5 . udp . 53 }');
+    nft('delete', 'element', 'bridge', 'bulkhead', 'pod_src4', '{ "veth1a2b3c4d" . 10.244.1.6 }');
+    expect(await drift()).toEqual([
+      { kind: 'elements-missing', table: inet, set: cidr4, count: 1, sample: ['10.0.0.0/16'] },
+      { kind: 'elements-missing', table: inet, set: nport4, count: 1, sample: ['10.244.2.5 . 17 . 53'] },
+      { kind: 'elements-missing', table: bridge, set: 'pod_src4', count: 1, sample: ['"veth1a2b3c4d" . 10.244.1.6'] },
+    ]);
+  });
+
+  it('finds a deleted rule, an added rule and a rule replaced in place', async () => {
+    nft('delete', 'rule', 'inet', 'bulkhead', 'pod_out_prod_db', 'handle', ruleHandle('pod_out_prod_db', /ip6 daddr/));
+    nft('insert', 'rule', 'inet', 'bulkhead', 'pod_in_prod_db', 'accept');
+    nft('replace', 'rule', 'inet', 'bulkhead', 'ingress', 'handle', ruleHandle('ingress', /ip daddr vmap/), 'ip daddr 192.0.2.1 accept');
+    const found = await drift();
+    expect(found).toEqual([
+      { kind: 'rule-differs', table: inet, chain: 'ingress', index: 2, expected: '@ingress_pods4', found: 'accept' },
+      { kind: 'rule-count-differs', table: inet, chain: 'pod_in_prod_db', expected: 5, found: 6 },
+      { kind: 'rule-count-differs', table: inet, chain: 'pod_out_prod_db', expected: 3, found: 2 },
+    ]);
+    expect(found.map(describeDrift)).toEqual([
+      'chain inet bulkhead ingress: rule 2 is "accept", expected "@ingress_pods4"',
+      'chain inet bulkhead pod_in_prod_db: 6 rules, expected 5',
+      'chain inet bulkhead pod_out_prod_db: 2 rules, expected 3',
+    ]);
+  });
+
+  it('finds a base chain whose policy was changed, and objects that are not ours', async () => {
+    nftScript(
+      [
+        "chain inet bulkhead ingress { type filter hook forward priority 1; policy drop; }",
+        'add chain inet bulkhead intruder',
+        'add set inet bulkhead intruders { type ipv4_addr; }',
+        'add counter inet bulkhead intruded',
+        '',
+      ].join('\n'),
+    );
+    expect(await drift()).toEqual([
+      {
+        kind: 'chain-hook-differs',
+        table: inet,
+        chain: 'ingress',
+        expected: 'type filter hook forward priority 1 policy accept',
+        found: 'type filter hook forward priority 1 policy drop',
+      },
+      { kind: 'chain-extra', table: inet, chain: 'intruder' },
+      { kind: 'set-extra', table: inet, set: 'intruders' },
+      { kind: 'counter-extra', table: inet, counter: 'intruded' },
+    ]);
+  });
+
+  it('finds a deleted table, and both after `nft flush ruleset`', async () => {
+    nft('delete', 'table', 'inet', 'bulkhead');
+    expect(await drift()).toEqual([{ kind: 'table-missing', table: inet }]);
+    nft('flush', 'ruleset');
+    expect(await drift()).toEqual([
+      { kind: 'table-missing', table: inet },
+      { kind: 'table-missing', table: bridge },
+    ]);
+  });
+
+  it('rejects when nft fails for another reason than a missing table', async () => {
+    const lister = nftKernelLister(join(workDir, 'no-such-nft'), 10_000);
+    await expect(lister(plan.tables)).rejects.toThrow(/cannot list table inet bulkhead: cannot run .*no-such-nft/);
+  });
+});
