@@ -1,9 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
-import { UsageError, addressEndpoints, findPod, parseIP, parseProbe, resolveEndpoint } from './args.js';
-import { explainConnection, explainPod } from './explain.js';
+import { UsageError, parseIP, parseProbe } from './args.js';
+import { explainCommandOutput } from './explain.js';
 import { type ManifestOptions, formatValidationError, loadSnapshot } from './manifests.js';
 import { renderJson, renderTable, simulate } from './simulate.js';
-import { connectionVerdict } from '../policy/index.js';
 import { CHECK_IDS, type CheckId, lint } from '../policy/lint/index.js';
 import { renderLint } from './lint.js';
 import { addAgentCommand } from './agent-command.js';
@@ -62,23 +61,8 @@ export function buildProgram(): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (args: string[], flags: CommonFlags & { output: 'text' | 'json' }) => {
       const { snapshot } = await loadReporting(flags);
-      if (args[0] === 'pod') {
-        if (args.length !== 2) throw new UsageError('usage: bulkhead explain -f PATH pod NAMESPACE/NAME');
-        process.stdout.write(`${explainPod(snapshot, findPod(snapshot, args[1]!, flags.namespace))}\n`);
-        return;
-      }
-      if (args.length !== 3) throw new UsageError('usage: bulkhead explain -f PATH FROM TO PORT/PROTO');
-      const probe = parseProbe(args[2]!);
-      const endpoints = addressEndpoints(
-        resolveEndpoint(snapshot, args[0]!, flags.namespace),
-        resolveEndpoint(snapshot, args[1]!, flags.namespace),
-      );
-      const conn = { ...endpoints, ...probe };
-      const output =
-        flags.output === 'json'
-          ? JSON.stringify({ from: args[0], to: args[1], ...probe, ...connectionVerdict(snapshot, conn) }, null, 2)
-          : explainConnection(snapshot, conn);
-      process.stdout.write(`${output}\n`);
+      const options = { defaultNamespace: flags.namespace, where: 'in the given manifests', output: flags.output };
+      process.stdout.write(`${explainCommandOutput(snapshot, args, options)}\n`);
     });
 
   manifestOptions(program.command('lint'))
