@@ -6,6 +6,7 @@ import { renderJson, renderTable, simulate } from './simulate.js';
 import { CHECK_IDS, type CheckId, lint } from '../policy/lint/index.js';
 import { renderLint } from './lint.js';
 import { addAgentCommand } from './agent-command.js';
+import { addAdviseCommand } from './advise.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -82,6 +83,7 @@ export function buildProgram(): Command {
     });
 
   addAgentCommand(program);
+  addAdviseCommand(program);
 
   return program;
 }

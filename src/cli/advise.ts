@@ -1,0 +1,79 @@
+// `bulkhead advise`: NetworkPolicies proposed from recorded flows. Reads the objects (-f) and the flow records
+// (--flows), hands them to src/advise, prints the proposal; what to know before applying it goes to stderr.
+import { readFileSync } from 'node:fs';
+import { type Command, Option } from 'commander';
+import {
+  checkProposal,
+  newestRecordTime,
+  observedFlows,
+  parseDuration,
+  propose,
+  proposalNotes,
+  readFlowLines,
+  renderJson,
+  renderYaml,
+} from '../advise/index.js';
+import { UsageError } from './args.js';
+import { formatValidationError, loadSnapshot } from './manifests.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+interface AdviseFlags {
+  namespace: string;
+  filename: string[];
+  podCidr: string[];
+  flows: string;
+  since?: string;
+  output: 'yaml' | 'json';
+}
+
+export function addAdviseCommand(program: Command): void {
+  program
+    .command('advise')
+    .description('propose NetworkPolicies for a namespace from its observed allowed flows: a default deny plus what keeps each flow working')
+    .requiredOption('-n, --namespace <ns>', 'the namespace to propose policies for (also the namespace of objects that name none)')
+    .requiredOption('--flows <file>', 'flow records, one JSON object a line (as the verdict stream writes them)')
+    .option('-f, --filename <path>', 'manifest file or directory of the cluster\'s objects (repeatable), YAML or JSON', collect, [])
+    .option('--pod-cidr <cidr>', 'where pods without status.podIPs get addresses (repeatable; default 10.244.0.0/16 and fd00:10:244::/48)', collect, [])
+    .option('--since <duration>', 'only records this recent, counted back from the newest record (e.g. 90s, 30m, 1h, 7d)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .action(async (flags: AdviseFlags) => {
+      const since = flags.since === undefined ? undefined : parseSince(flags.since);
+      const records = readFlows(flags.flows);
+      const { snapshot, errors } = await loadSnapshot({ file: flags.filename, namespace: flags.namespace, podCidr: flags.podCidr });
+      for (const error of errors) process.stderr.write(`${formatValidationError(error)}\n`);
+      if (!snapshot.namespaces.has(flags.namespace)) {
+        throw new UsageError(`namespace ${flags.namespace}: neither a Namespace nor any object of it is in the given manifests`);
+      }
+      const newest = newestRecordTime(records);
+      const observed = observedFlows(snapshot, records, {
+        namespace: flags.namespace,
+        ...(since !== undefined && newest !== undefined ? { since: newest - since } : {}),
+      });
+      const proposal = propose(flags.namespace, observed.flows);
+      for (const note of proposalNotes(snapshot, observed, proposal, checkProposal(snapshot, proposal))) {
+        process.stderr.write(`warning: ${note}\n`);
+      }
+      process.stdout.write(flags.output === 'json' ? `${renderJson(proposal)}\n` : renderYaml(proposal));
+    });
+}
+
+function parseSince(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`invalid --since '${text}': expected a duration such as 90s, 30m, 1h30m or 7d`);
+  return ms;
+}
+
+function readFlows(path: string) {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read --flows ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const reading = readFlowLines(text);
+  if (!reading.ok) {
+    throw new UsageError(`${path}:${reading.line}: ${reading.field === '' ? '' : `${reading.field}: `}${reading.message}`);
+  }
+  return reading.records;
+}
