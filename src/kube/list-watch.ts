@@ -78,6 +78,11 @@ export interface ListWatchStatus {
   readonly listed: boolean;
   readonly restarts: Readonly<Record<RestartReason, number>>;
   readonly listFailures: number;
+  /**
+   * The last list or watch request got an answer: a list came back, or a watch stream is open. False from a
+   * failed list or a watch that broke or stalled until a request succeeds again.
+   */
+  readonly up: boolean;
 }
 
 export interface ListWatchOptions<T> {
@@ -91,6 +96,8 @@ export interface ListWatchOptions<T> {
   readonly logger: Logger;
   /** In [0, 1); Math.random unless a test pins it. */
   readonly random?: () => number;
+  /** Called with the status after each change of it (a resourceVersion seen, a restart, up or down), after the sink's. */
+  readonly onStatus?: (status: ListWatchStatus) => void;
 }
 
 interface WatchEnd {
@@ -111,6 +118,7 @@ export class ListWatch<T> {
   #listed = false;
   readonly #restarts: Record<RestartReason, number> = { closed: 0, error: 0, stalled: 0, expired: 0, resync: 0 };
   #listFailures = 0;
+  #up = false;
   /** Failures in a row, for the backoff; an answer with content ends the row. */
   #failures = 0;
   #resyncAt = 0;
@@ -134,7 +142,11 @@ export class ListWatch<T> {
   }
 
   status(): ListWatchStatus {
-    return { resourceVersion: this.#resourceVersion, listed: this.#listed, restarts: { ...this.#restarts }, listFailures: this.#listFailures };
+    return { resourceVersion: this.#resourceVersion, listed: this.#listed, restarts: { ...this.#restarts }, listFailures: this.#listFailures, up: this.#up };
+  }
+
+  #statusChanged(): void {
+    this.#options.onStatus?.(this.status());
   }
 
   async #run(): Promise<void> {
@@ -148,7 +160,9 @@ export class ListWatch<T> {
       if (end.reason === 'stopped') return;
       this.#restarts[end.reason]++;
       if (end.progressed) this.#failures = 0;
+      if (end.reason === 'error' || end.reason === 'stalled') this.#up = false;
       this.#logWatchEnd(end);
+      this.#statusChanged();
       if (end.reason === 'expired') relist = { kind: 'latest' };
       if (end.reason === 'resync') relist = { kind: 'not-older-than', resourceVersion: this.#resourceVersion };
       const failed = end.reason === 'error' || end.reason === 'stalled' || (!end.progressed && end.reason !== 'resync');
@@ -168,10 +182,14 @@ export class ListWatch<T> {
       logger.info({ resourceVersion: result.resourceVersion, objects: result.items.length, consistency: consistency.kind }, 'listed');
       sink.replace(result.items);
       this.#listed = true;
+      this.#up = true;
+      this.#statusChanged();
       return undefined;
     } catch (error) {
       if (this.#stopping.signal.aborted) return undefined;
       this.#listFailures++;
+      this.#up = false;
+      this.#statusChanged();
       if (consistency.kind === 'not-older-than' && (isTooLargeResourceVersion(error) || isExpired(error))) {
         // The cache cannot serve a state as new as the one we hold: read the latest from storage instead.
         logger.info({ err: describeError(error), resourceVersion: consistency.resourceVersion }, 'the cache cannot serve this resourceVersion; listing the latest');
@@ -235,6 +253,7 @@ export class ListWatch<T> {
         if (version !== '') this.#resourceVersion = version;
         progressed = true;
         armWatchdog();
+        if (version !== '') this.#statusChanged();
       };
       const onDone = (error: unknown) => {
         if (error === null || error === undefined) end('closed');
@@ -246,7 +265,13 @@ export class ListWatch<T> {
       client.watch(path, query, onEvent, onDone).then(
         (opened) => {
           controller = opened;
-          if (settled) opened.abort();
+          if (settled) {
+            opened.abort();
+          } else if (!this.#up) {
+            // The library resolves after a 200 answer; any other ended the watch (settled) before this.
+            this.#up = true;
+            this.#statusChanged();
+          }
         },
         (error: unknown) => end('error', error),
       );

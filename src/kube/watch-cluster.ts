@@ -14,6 +14,8 @@ export interface ClusterWatchOptions {
   readonly timing?: Partial<WatchTiming>;
   /** In [0, 1), for backoff and timeout jitter; Math.random by default. */
   readonly random?: () => number;
+  /** Called after each change of a resource's watch status (resourceVersion, restarts, up), after the state's events. */
+  readonly onStatus?: (resource: ResourceName, status: ListWatchStatus) => void;
 }
 
 export interface ClusterWatch {
@@ -34,6 +36,7 @@ export function watchCluster(options: ClusterWatchOptions): ClusterWatch {
   const client = createApiClient(loadKubeConfig(options.connection), timing.requestTimeoutMs);
   logger.info({ server: client.server, connection: describeConnection(options.connection) }, 'watching the cluster');
   const state = new ClusterState(logger);
+  const { onStatus } = options;
 
   const watch = <R extends ResourceName>(resource: R) =>
     new ListWatch({
@@ -44,6 +47,7 @@ export function watchCluster(options: ClusterWatchOptions): ClusterWatch {
       timing,
       logger: logger.child({ resource }),
       ...(options.random ? { random: options.random } : {}),
+      ...(onStatus ? { onStatus: (status: ListWatchStatus) => onStatus(resource, status) } : {}),
     });
   const watches = { namespaces: watch('namespaces'), pods: watch('pods'), networkpolicies: watch('networkpolicies') };
   for (const resource of RESOURCE_NAMES) watches[resource].start();
