@@ -1,25 +1,28 @@
-// The agent: cluster state (manifest files, the CNI cache) -> snapshot -> plan -> one nft transaction per sync.
-// It keeps the plan the kernel holds in memory and never lists the ruleset; it never flushes its tables, on
-// exit or otherwise: a failed transaction leaves the previous rules, and a stopped agent leaves its last ones.
+// The agent: cluster state (the Kubernetes API or manifest files, and the CNI cache) -> snapshot -> plan -> one
+// nft transaction per sync. It keeps the plan the kernel holds in memory and never lists the ruleset; it never
+// flushes its tables, on exit or otherwise: a failed transaction leaves the previous rules, an API outage the
+// last known state's, and a stopped agent its last ones.
 import { type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
 import { isEmptyTransaction, type Plan, POLICY_TABLE } from '../compile/index.js';
-import { DEFAULT_NAMESPACE, DEFAULT_POD_CIDRS, type LoadOptions, podKey } from '../model/index.js';
+import { podKey } from '../model/index.js';
 import { type BackoffPolicy, backoffDelay, createNftRunner, describeTarget } from '../nft/index.js';
 import { readCniCache } from '../node/cni-cache.js';
-import { buildSnapshot } from '../snapshot/snapshot.js';
+import { buildSnapshot, type Snapshot } from '../snapshot/snapshot.js';
+import { apiSource, WAITING_FOR_LIST } from './api-source.js';
 import { watchDirectories } from './directory-watch.js';
-import { findingsChange } from './findings.js';
-import { acceptManifests, clusterFromManifests, manifestsDigest, readManifestDirectory } from './manifests.js';
-import { type AgentOptions, resolveAgentOptions } from './options.js';
+import { type DropCount, dropCountsOf } from './drop-counts.js';
+import { findingsReporter } from './findings.js';
+import { manifestSource } from './manifest-source.js';
+import { createAgentMetrics, type KnownObjects } from './metrics.js';
+import { type AgentOptions, type AgentSource, resolveAgentOptions } from './options.js';
 import { planObjectOwners } from './plan-owners.js';
 import { createSyncScheduler, type SyncResult } from './schedule.js';
+import type { StateSource, StateVersion } from './state-source.js';
 import { syncStep } from './sync-step.js';
 
 /** Between failed syncs (after the runner's own retries of one transaction gave up). */
 export const SYNC_BACKOFF: BackoffPolicy = { initialDelayMs: 1_000, maxDelayMs: 30_000 };
-
-const LOAD_OPTIONS: LoadOptions = { defaultNamespace: DEFAULT_NAMESPACE, podCidrs: DEFAULT_POD_CIDRS };
 
 export interface AgentStatus {
   /** The plan last applied, which the kernel holds; undefined before the first successful sync. */
@@ -29,25 +32,36 @@ export interface AgentStatus {
   readonly appliedTransactions: number;
   readonly failedSyncs: number;
   readonly consecutiveFailures: number;
+  /** The state is known (the API source: listed) and its first plan applied; stays true through outages. */
+  readonly ready: boolean;
+  /** Why not ready, while not. */
+  readonly readyReason?: string;
+  /** When the kernel last held the rules of the latest known state (ms since the epoch). */
+  readonly lastSuccessfulSyncAt?: number;
+  readonly source: AgentSource['kind'];
+  /** The API source: the resourceVersion of the state whose rules the kernel holds. */
+  readonly resourceVersion?: string;
 }
 
-export interface DropCount {
-  readonly namespace: string;
-  readonly pod: string;
-  readonly direction: 'ingress' | 'egress';
-  readonly packets: number;
-  readonly bytes: number;
+/** What the kernel enforces now: the plan it holds and the snapshot that plan was compiled from. */
+export interface AgentView {
+  readonly snapshot: Snapshot;
+  readonly plan: Plan;
 }
 
 export interface Agent {
-  /** The agent's metrics (the nft runner's among them). */
+  /** All the agent's metrics (the nft runner's among them). */
   readonly registry: Registry;
   status(): AgentStatus;
+  /** Undefined before the first plan is applied. */
+  view(): AgentView | undefined;
   /** Packets dropped per local pod and direction, from the named counters of the applied plan. */
   dropCounts(): Promise<DropCount[]>;
   /** Stops watching and syncing, after a sync in progress ends. The rules stay in the kernel. */
   stop(): Promise<void>;
 }
+
+const FIRST_PLAN_PENDING = 'the first plan is not applied yet';
 
 export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
   const { options, errors } = resolveAgentOptions(agentOptions);
@@ -55,69 +69,99 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
   const log: Logger = (agentOptions.logger ?? pino()).child({ node: options.nodeName });
   const registry = new Registry();
   const runner = createNftRunner({ logger: log, registry, ...(options.nftPath === undefined ? {} : { nftPath: options.nftPath }) });
+  const report = findingsReporter();
 
   let kernel: { plan: Plan; exact: boolean } | undefined;
+  let view: AgentView | undefined;
+  let versionInForce: StateVersion | undefined;
   let syncedInputs: string | undefined;
-  let accepted: ReadonlyMap<string, string> = new Map();
+  let known: KnownObjects | undefined;
+  let notReady = options.source.kind === 'cluster' ? WAITING_FOR_LIST : FIRST_PLAN_PENDING;
+  let lastSuccessfulSyncAt: number | undefined;
   let appliedTransactions = 0;
   let failedSyncs = 0;
   let consecutiveFailures = 0;
-  const reported = new Map<string, ReadonlySet<string>>();
-  // Events arrive only after setup has finished, when `scheduler` exists.
-  const watchers = watchDirectories([options.manifestsDir, options.cniResultsDir], () => scheduler.changed(), log);
 
-  /** Logs each finding of `topic` once, when it appears. */
-  const report = <T>(topic: string, findings: readonly T[], key: (f: T) => string, logOne: (f: T) => void) => {
-    const change = findingsChange(reported.get(topic) ?? new Set(), findings, key);
-    reported.set(topic, change.current);
-    change.appeared.forEach(logOne);
+  // Change notifications arrive only after setup has finished, when `scheduler` exists.
+  const changed = () => scheduler.changed();
+  const cniWatch = watchDirectories([options.cniResultsDir], changed, log);
+  const source: StateSource =
+    options.source.kind === 'manifests'
+      ? manifestSource(options.source.directory, changed, log, report)
+      : apiSource(options.source.connection, options.source.timing, changed, log);
+
+  const dropCounts = async (): Promise<DropCount[]> => {
+    const plan = kernel?.plan;
+    return plan ? dropCountsOf(plan, await runner.readCounters(POLICY_TABLE)) : [];
   };
+  const ready = () => kernel !== undefined;
+  const metrics = createAgentMetrics(
+    registry,
+    {
+      dropCounts,
+      watchStatus: () => source.watchStatus(),
+      known: () => known,
+      applied: () => kernel?.plan,
+      lastSuccessfulSyncAt: () => lastSuccessfulSyncAt,
+      ready,
+    },
+    log,
+  );
 
   const failed = (): SyncResult => {
     failedSyncs++;
     consecutiveFailures++;
+    metrics.syncFailures.inc();
     if (kernel) kernel = { plan: kernel.plan, exact: false };
     return { retryInMs: backoffDelay(consecutiveFailures, SYNC_BACKOFF, Math.random()) };
   };
 
+  /** The kernel holds the rules of `version`'s state: say so, once per version. */
+  const inForce = (version: StateVersion, message: 'rules applied' | 'rules already in force', fields: Record<string, unknown> = {}) => {
+    consecutiveFailures = 0;
+    lastSuccessfulSyncAt = Date.now();
+    if (message === 'rules already in force' && JSON.stringify(version) === JSON.stringify(versionInForce)) return;
+    versionInForce = version;
+    log.info({ ...fields, ...version }, message);
+  };
+
   const sync = async (): Promise<SyncResult> => {
-    watchers.ensure();
-    let files;
-    try {
-      files = await readManifestDirectory(options.manifestsDir);
-    } catch (error) {
-      const result = failed();
-      log.error({ object: `directory ${options.manifestsDir}`, err: error, retryInMs: result.retryInMs }, 'cannot read the manifests; the rules in the kernel stay as they are');
-      return result;
+    cniWatch.ensure();
+    const read = await source.read();
+    switch (read.kind) {
+      case 'waiting':
+        notReady = read.reason;
+        return {};
+      case 'failed': {
+        const result = failed();
+        if (!ready()) notReady = `${read.message}: ${read.error instanceof Error ? read.error.message : String(read.error)}`;
+        log.error({ object: read.object, err: read.error, retryInMs: result.retryInMs }, read.message);
+        return result;
+      }
+      case 'state':
+        break;
+      default: {
+        const unreachable: never = read;
+        throw new Error(`unknown source read ${JSON.stringify(unreachable)}`);
+      }
     }
-    const acceptance = acceptManifests(accepted, files, LOAD_OPTIONS);
-    accepted = acceptance.accepted;
-    report('rejected manifests', acceptance.rejected, (r) => JSON.stringify(r), (rejected) =>
-      log.error(
-        { object: `file ${rejected.path}`, errors: rejected.errors.map((e) => `${e.object}${e.field ? ` ${e.field}` : ''}: ${e.message}`) },
-        rejected.keptLastGood
-          ? 'manifest file does not load; its last good content stays in force'
-          : 'manifest file does not load and has no earlier good content; only its valid objects are used',
-      ),
-    );
-    const cluster = clusterFromManifests(acceptance, LOAD_OPTIONS);
-    // A file used despite its errors (it never loaded cleanly) had them logged with its rejection.
-    const rejectedPaths = new Set(acceptance.rejected.filter((r) => !r.keptLastGood).map((r) => r.path));
-    const loadErrors = cluster.errors.filter((e) => e.source === undefined || !rejectedPaths.has(e.source));
-    report('load errors', loadErrors, (e) => JSON.stringify(e), (e) =>
-      log.warn({ object: e.object, field: e.field, source: e.source }, e.message),
-    );
-    report('load warnings', cluster.warnings, (w) => JSON.stringify(w), (w) =>
-      log.warn({ object: w.object, field: w.field, source: w.source }, w.message),
-    );
+    const { state } = read;
+    known = { namespaces: state.input.namespaces.length, pods: state.input.pods.length, policies: state.input.policies.length };
     const cni = await readCniCache(options.cniResultsDir);
     report('cni warnings', cni.warnings, (w) => JSON.stringify(w), (w) =>
       log.warn({ object: `file ${w.path}` }, `CNI result cache file ignored: ${w.message}`),
     );
 
-    const inputs = JSON.stringify([[...accepted], cni.bindings]);
-    if (kernel?.exact && inputs === syncedInputs) return {};
-    const step = syncStep(kernel?.exact ? kernel.plan : undefined, buildSnapshot(cluster), {
+    const inputs = JSON.stringify([state.key, cni.bindings]);
+    if (kernel?.exact && inputs === syncedInputs) {
+      // Nothing to compile; an API source's newer resourceVersion (a bookmark) is in force all the same.
+      inForce(state.version, 'rules already in force');
+      return {};
+    }
+    if (!ready()) notReady = FIRST_PLAN_PENDING;
+    const endTimer = metrics.syncSeconds.startTimer();
+    const snapshot = buildSnapshot(state.input);
+    const step = syncStep(kernel?.exact ? kernel.plan : undefined, snapshot, {
       nodeName: options.nodeName,
       bindings: cni.bindings,
     });
@@ -127,27 +171,28 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
     report('unbound pods', step.unboundPods, podKey, (p) =>
       log.warn({ object: `Pod ${podKey(p)}` }, 'local pod has no CNI binding: its source addresses are not checked'),
     );
-    // Every sync that brings new inputs into force says which manifests those are, changed rules or not.
-    const inForce = { manifestsDigest: manifestsDigest(options.manifestsDir, accepted) };
     if (isEmptyTransaction(step.transaction)) {
+      endTimer();
       syncedInputs = inputs;
-      consecutiveFailures = 0;
-      log.info(inForce, 'rules already in force');
+      view = { snapshot, plan: step.desired };
+      inForce(state.version, 'rules already in force');
       return {};
     }
 
     const outcome = await runner.apply(step.transaction);
+    endTimer();
     if (outcome.ok) {
       kernel = { plan: step.desired, exact: true };
+      view = { snapshot, plan: step.desired };
       syncedInputs = inputs;
       appliedTransactions++;
-      consecutiveFailures = 0;
-      log.info({ commands: step.transaction.nftables.length, replacedTables: step.replacesTables, attempts: outcome.attempts, ...inForce }, 'rules applied');
+      inForce(state.version, 'rules applied', { commands: step.transaction.nftables.length, replacedTables: step.replacesTables, attempts: outcome.attempts });
       return {};
     }
     const appliedPlan = kernel?.plan;
     const result = failed();
     const command = outcome.failure.failedCommand;
+    if (!ready()) notReady = `${FIRST_PLAN_PENDING}: ${outcome.failure.messages.join('; ')}`;
     const owners = command ? planObjectOwners(appliedPlan ? [step.desired, appliedPlan] : [step.desired], command) : [];
     log.error(
       {
@@ -170,10 +215,16 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
       return result;
     }
   });
-  const rescan = setInterval(() => scheduler.changed(), options.rescanIntervalMs);
+  const rescan = setInterval(changed, options.rescanIntervalMs);
 
   log.info(
-    { manifests: options.manifestsDir, cniResults: options.cniResultsDir, debounceMs: options.debounceMs, maxDelayMs: options.maxDelayMs },
+    {
+      source: options.source.kind,
+      ...(options.source.kind === 'manifests' ? { manifests: options.source.directory } : {}),
+      cniResults: options.cniResultsDir,
+      debounceMs: options.debounceMs,
+      maxDelayMs: options.maxDelayMs,
+    },
     'agent started; the rules of an earlier run stay until the first plan replaces them',
   );
   scheduler.changed();
@@ -186,19 +237,18 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
       appliedTransactions,
       failedSyncs,
       consecutiveFailures,
+      ready: ready(),
+      ...(ready() ? {} : { readyReason: notReady }),
+      ...(lastSuccessfulSyncAt === undefined ? {} : { lastSuccessfulSyncAt }),
+      source: options.source.kind,
+      ...(versionInForce && 'resourceVersion' in versionInForce ? { resourceVersion: versionInForce.resourceVersion } : {}),
     }),
-    dropCounts: async () => {
-      const plan = kernel?.plan;
-      if (!plan) return [];
-      const readings = await runner.readCounters(POLICY_TABLE);
-      return readings.flatMap((reading) => {
-        const owner = plan.counters[reading.name];
-        return owner ? [{ namespace: owner.namespace, pod: owner.pod, direction: owner.direction, packets: reading.packets, bytes: reading.bytes }] : [];
-      });
-    },
+    view: () => view,
+    dropCounts,
     stop: async () => {
       clearInterval(rescan);
-      watchers.close();
+      cniWatch.close();
+      await source.close();
       await scheduler.stop();
       await runner.close();
       log.info('agent stopped; its rules stay in the kernel');

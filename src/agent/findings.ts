@@ -21,3 +21,15 @@ export function findingsChange<T>(previous: ReadonlySet<string>, findings: reado
   }
   return { appeared, resolved: [...previous].filter((k) => !current.has(k)), current };
 }
+
+/** Hands each finding of `topic` to `logOne` once, when it appears (it is new since the last call for the topic). */
+export type ReportFindings = <T>(topic: string, findings: readonly T[], key: (finding: T) => string, logOne: (finding: T) => void) => void;
+
+export function findingsReporter(): ReportFindings {
+  const reported = new Map<string, ReadonlySet<string>>();
+  return (topic, findings, key, logOne) => {
+    const change = findingsChange(reported.get(topic) ?? new Set(), findings, key);
+    reported.set(topic, change.current);
+    change.appeared.forEach(logOne);
+  };
+}

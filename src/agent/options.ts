@@ -1,12 +1,28 @@
 // `bulkhead agent` options, their defaults, and the checks that reject a bad command line before anything runs.
+import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
+import type { ClusterConnection, WatchTiming } from '../kube/index.js';
 import { DEFAULT_CNI_RESULTS_DIR } from '../node/cni-cache.js';
+
+/** Where the agent learns the cluster's namespaces, pods and NetworkPolicies. */
+export type AgentSource =
+  /** Manifest files in a directory tree, reloaded on change (a cluster without an API server: tests, the lab). */
+  | { readonly kind: 'manifests'; readonly directory: string }
+  /** The Kubernetes API: list, then watch. `timing` overrides DEFAULT_WATCH_TIMING (tests shorten it). */
+  | { readonly kind: 'cluster'; readonly connection: ClusterConnection; readonly timing?: Partial<WatchTiming> };
+
+/** The agent's HTTP endpoint (/healthz, /readyz, /metrics, /explain), served beside the agent by runAgent. */
+export interface AgentHttpOptions {
+  readonly address: string;
+  readonly port: number;
+  /** False: /explain answers 404 (it discloses the cluster's pods and policies to whoever reaches the port). */
+  readonly explain: boolean;
+}
 
 export interface AgentOptions {
   /** This node's name (spec.nodeName of its pods): only these pods get chains. */
   readonly nodeName: string;
-  /** Directory of manifests standing for the cluster until the watch layer exists. */
-  readonly manifestsDir: string;
+  readonly source: AgentSource;
   /** libcni's result cache: which veth is whose. Default /var/lib/cni/results. */
   readonly cniResultsDir?: string;
   /** Quiet time after a change before syncing. Default 100. */
@@ -15,6 +31,12 @@ export interface AgentOptions {
   readonly maxDelayMs?: number;
   /** Periodic rescan, for what file watching misses (editors' renames, network filesystems). Default 5000. */
   readonly rescanIntervalMs?: number;
+  /**
+   * Fail closed for pods the agent does not know yet: forwarded traffic from or to an address of these CIDRs
+   * (this node's pod ranges) that no known local pod holds is dropped. Unset: such traffic passes.
+   */
+  readonly unknownLocalPods?: { readonly podCidrs: readonly string[] };
+  readonly http?: AgentHttpOptions;
   /** Default: $BULKHEAD_NFT, else `nft` on PATH. */
   readonly nftPath?: string;
   /** Default: pino, JSON lines on stdout. */
@@ -23,11 +45,13 @@ export interface AgentOptions {
 
 export interface ResolvedAgentOptions {
   readonly nodeName: string;
-  readonly manifestsDir: string;
+  readonly source: AgentSource;
   readonly cniResultsDir: string;
   readonly debounceMs: number;
   readonly maxDelayMs: number;
   readonly rescanIntervalMs: number;
+  readonly unknownLocalPods?: { readonly podCidrs: readonly string[] };
+  readonly http?: AgentHttpOptions;
   readonly nftPath?: string;
 }
 
@@ -36,13 +60,15 @@ export const AGENT_DEFAULTS = {
   debounceMs: 100,
   maxDelayMs: 1_000,
   rescanIntervalMs: 5_000,
+  httpAddress: '0.0.0.0',
+  httpPort: 9650,
 } as const;
 
 /** Options with defaults filled in, or the list of what is wrong with them (each naming its option). */
 export function resolveAgentOptions(options: AgentOptions): { options?: ResolvedAgentOptions; errors: string[] } {
   const errors: string[] = [];
   if (options.nodeName.trim() === '') errors.push('--node-name: must not be empty');
-  if (options.manifestsDir.trim() === '') errors.push('--manifests: must not be empty');
+  errors.push(...sourceErrors(options.source));
   const debounceMs = options.debounceMs ?? AGENT_DEFAULTS.debounceMs;
   const maxDelayMs = options.maxDelayMs ?? Math.max(AGENT_DEFAULTS.maxDelayMs, debounceMs);
   const rescanIntervalMs = options.rescanIntervalMs ?? AGENT_DEFAULTS.rescanIntervalMs;
@@ -54,17 +80,44 @@ export function resolveAgentOptions(options: AgentOptions): { options?: Resolved
   wholeNonNegative('rescanIntervalMs', rescanIntervalMs);
   if (maxDelayMs < debounceMs) errors.push(`maxDelayMs: must not be shorter than --debounce-ms (${maxDelayMs} < ${debounceMs})`);
   if (rescanIntervalMs === 0) errors.push('rescanIntervalMs: must be positive');
+  if (options.unknownLocalPods) {
+    if (options.unknownLocalPods.podCidrs.length === 0) errors.push('--pod-cidr: --unknown-local-pods drop needs at least one pod CIDR of this node');
+    for (const cidr of options.unknownLocalPods.podCidrs) {
+      if (!ipaddr.isValidCIDR(cidr)) errors.push(`--pod-cidr: "${cidr}" is not a CIDR (10.244.1.0/24, fd00:10:244:1::/64)`);
+    }
+  }
+  if (options.http) {
+    if (!ipaddr.isValid(options.http.address)) errors.push(`--http-address: "${options.http.address}" is not an IP address`);
+    if (!Number.isInteger(options.http.port) || options.http.port < 0 || options.http.port > 65_535) {
+      errors.push(`--http-port: must be a port number (0-65535), not ${options.http.port}`);
+    }
+  }
   if (errors.length > 0) return { errors };
   return {
     options: {
       nodeName: options.nodeName,
-      manifestsDir: options.manifestsDir,
+      source: options.source,
       cniResultsDir: options.cniResultsDir ?? AGENT_DEFAULTS.cniResultsDir,
       debounceMs,
       maxDelayMs,
       rescanIntervalMs,
+      ...(options.unknownLocalPods === undefined ? {} : { unknownLocalPods: options.unknownLocalPods }),
+      ...(options.http === undefined ? {} : { http: options.http }),
       ...(options.nftPath === undefined ? {} : { nftPath: options.nftPath }),
     },
     errors,
   };
+}
+
+function sourceErrors(source: AgentSource): string[] {
+  switch (source.kind) {
+    case 'manifests':
+      return source.directory.trim() === '' ? ['--manifests: must not be empty'] : [];
+    case 'cluster':
+      return source.connection.kind === 'kubeconfig' && source.connection.path.trim() === '' ? ['--kubeconfig: must not be empty'] : [];
+    default: {
+      const unreachable: never = source;
+      return [`unknown source ${JSON.stringify(unreachable)}`];
+    }
+  }
 }

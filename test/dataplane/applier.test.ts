@@ -351,7 +351,7 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
 
     const logs: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
-    const agent = await startAgent({ nodeName: 'node-a', manifestsDir, cniResultsDir, nftPath: inNamespace, debounceMs: 20, rescanIntervalMs: 60_000, logger });
+    const agent = await startAgent({ nodeName: 'node-a', source: { kind: 'manifests', directory: manifestsDir }, cniResultsDir, nftPath: inNamespace, debounceMs: 20, rescanIntervalMs: 60_000, logger });
     try {
       await until(() => agent.status().appliedTransactions === 1, 'the first transaction');
       let ruleset = listRuleset();
@@ -400,7 +400,7 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
     const faulty = await faultyNft(4, 1);
     const logs: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
-    const agent = await startAgent({ nodeName: 'node-a', manifestsDir, cniResultsDir, nftPath: faulty.path, debounceMs: 20, logger });
+    const agent = await startAgent({ nodeName: 'node-a', source: { kind: 'manifests', directory: manifestsDir }, cniResultsDir, nftPath: faulty.path, debounceMs: 20, logger });
     try {
       await until(() => agent.status().appliedTransactions === 1, 'the first sync');
       const applied = listTable();
@@ -426,7 +426,7 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
   it('runs until SIGTERM and leaves its rules in the kernel', async () => {
     nftInNamespace('flush', 'ruleset');
     const { manifestsDir, cniResultsDir } = await clusterFiles();
-    const running = runAgent({ nodeName: 'node-a', manifestsDir, cniResultsDir, nftPath: inNamespace, debounceMs: 20, logger: silent });
+    const running = runAgent({ nodeName: 'node-a', source: { kind: 'manifests', directory: manifestsDir }, cniResultsDir, nftPath: inNamespace, debounceMs: 20, logger: silent });
     await until(() => /chain pod_in_prod_db/.test(listRuleset()), 'the first transaction');
     process.emit('SIGTERM');
     await running;

@@ -100,9 +100,9 @@ describe('findingsChange', () => {
 
 describe('resolveAgentOptions', () => {
   it('fills in the defaults', () => {
-    expect(resolveAgentOptions({ nodeName: 'node-a', manifestsDir: '/m' }).options).toEqual({
+    expect(resolveAgentOptions({ nodeName: 'node-a', source: { kind: 'manifests', directory: '/m' } }).options).toEqual({
       nodeName: 'node-a',
-      manifestsDir: '/m',
+      source: { kind: 'manifests', directory: '/m' },
       cniResultsDir: '/var/lib/cni/results',
       debounceMs: 100,
       maxDelayMs: 1_000,
@@ -111,15 +111,42 @@ describe('resolveAgentOptions', () => {
   });
 
   it('stretches the default max delay to a longer debounce', () => {
-    expect(resolveAgentOptions({ nodeName: 'n', manifestsDir: '/m', debounceMs: 3_000 }).options?.maxDelayMs).toBe(3_000);
+    expect(resolveAgentOptions({ nodeName: 'n', source: { kind: 'manifests', directory: '/m' }, debounceMs: 3_000 }).options?.maxDelayMs).toBe(3_000);
   });
 
   it('names each bad option', () => {
-    expect(resolveAgentOptions({ nodeName: ' ', manifestsDir: '/m', debounceMs: -1, maxDelayMs: 1.5, rescanIntervalMs: 0 }).errors).toEqual([
+    expect(
+      resolveAgentOptions({
+        nodeName: ' ',
+        source: { kind: 'manifests', directory: '' },
+        debounceMs: -1,
+        maxDelayMs: 1.5,
+        rescanIntervalMs: 0,
+        unknownLocalPods: { podCidrs: ['10.244.1.0/24', '10.244.1.0'] },
+        http: { address: 'localhost', port: 70_000, explain: true },
+      }).errors,
+    ).toEqual([
       '--node-name: must not be empty',
+      '--manifests: must not be empty',
       '--debounce-ms: must be a whole number of milliseconds, not -1',
       'maxDelayMs: must be a whole number of milliseconds, not 1.5',
       'rescanIntervalMs: must be positive',
+      '--pod-cidr: "10.244.1.0" is not a CIDR (10.244.1.0/24, fd00:10:244:1::/64)',
+      '--http-address: "localhost" is not an IP address',
+      '--http-port: must be a port number (0-65535), not 70000',
     ]);
+    expect(resolveAgentOptions({ nodeName: 'n', source: { kind: 'cluster', connection: { kind: 'in-cluster' } }, unknownLocalPods: { podCidrs: [] } }).errors).toEqual([
+      '--pod-cidr: --unknown-local-pods drop needs at least one pod CIDR of this node',
+    ]);
+  });
+
+  it('keeps the cluster source, the fail-closed CIDRs and the HTTP endpoint', () => {
+    const options = {
+      nodeName: 'node-a',
+      source: { kind: 'cluster', connection: { kind: 'kubeconfig', path: '/k', context: 'prod' } },
+      unknownLocalPods: { podCidrs: ['10.244.1.0/24', 'fd00:10:244:1::/64'] },
+      http: { address: '127.0.0.1', port: 9650, explain: false },
+    } as const;
+    expect(resolveAgentOptions(options).options).toMatchObject(options);
   });
 });
