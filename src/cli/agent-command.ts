@@ -1,28 +1,131 @@
 // `bulkhead agent`: the per-node enforcer, as a command. Its own module so that the other commands never load
 // the agent's dependencies (logger, nft runner, watch layer).
-import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { type Command, Option } from 'commander';
+import { FLANNEL_SUBNET_ENV, podCidrsFromFlannelSubnetEnv } from '../agent/flannel-subnet.js';
+import type { AgentOptions } from '../agent/options.js';
 import { UsageError } from './args.js';
 
-export function addAgentCommand(program: Command): void {
-  program
+/** The flags as commander hands them over. */
+export interface AgentFlags {
+  readonly nodeName?: string;
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly manifests?: string;
+  readonly cniResults: string;
+  readonly debounceMs: number;
+  readonly maxDelayMs: number;
+  readonly httpAddress: string;
+  readonly httpPort: number;
+  readonly explainEndpoint: boolean;
+  readonly unknownLocalPods: 'allow' | 'drop';
+  readonly podCidr: readonly string[];
+  readonly logFormat: 'json' | 'pretty';
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/**
+ * Adds `bulkhead agent` to `program` and returns it, for subcommands (`bulkhead agent explain`): those get
+ * none of its options.
+ */
+export function addAgentCommand(program: Command): Command {
+  return program
     .command('agent')
-    .description('enforce the policies on this node with nftables (cluster state from a manifests directory)')
-    .requiredOption('--node-name <name>', 'this node\'s name: pods with this spec.nodeName are local', process.env.NODE_NAME)
-    .requiredOption('--manifests <dir>', 'directory of manifests holding the cluster state; reloaded on change')
+    .description('enforce the policies on this node with nftables, watching the Kubernetes API (or a manifests directory)')
+    .option('--node-name <name>', 'this node\'s name: pods with this spec.nodeName are local (default: $NODE_NAME)')
+    .option('--kubeconfig <path>', 'kubeconfig to reach the API server (default: $KUBECONFIG, else the in-cluster service account)')
+    .option('--context <name>', 'kubeconfig context (default: its current context)')
+    .option('--manifests <dir>', 'read the cluster from this directory of manifests instead of the API; reloaded on change')
     .option('--cni-results <dir>', 'libcni result cache: which host veth belongs to which pod', '/var/lib/cni/results')
     .option('--debounce-ms <ms>', 'quiet time before a sync, so a burst of changes is one transaction', toInteger, 100)
     .option('--max-delay-ms <ms>', 'longest a burst of changes can postpone a sync', toInteger, 1000)
-    .action(async (flags: { nodeName: string; manifests: string; cniResults: string; debounceMs: number; maxDelayMs: number }) => {
-      // Loaded on demand: the agent's dependencies (logger, nft runner) are not needed by the other commands.
+    .option('--http-address <ip>', 'address of the /healthz, /readyz, /metrics and /explain endpoint', '0.0.0.0')
+    .option('--http-port <port>', 'port of that endpoint', toInteger, 9650)
+    .option('--no-explain-endpoint', 'answer /explain with 404: it tells whoever reaches the port about pods and policies')
+    .addOption(
+      new Option('--unknown-local-pods <action>', 'forwarded traffic of addresses in this node\'s pod CIDRs that no known pod holds (a pod too new for the agent)')
+        .choices(['allow', 'drop'])
+        .default('allow'),
+    )
+    .option('--pod-cidr <cidr>', `this node's pod CIDR, for --unknown-local-pods drop (repeatable; default: FLANNEL_SUBNET and FLANNEL_IPV6_SUBNET of ${FLANNEL_SUBNET_ENV})`, collect, [])
+    .addOption(new Option('--log-format <format>', 'log lines as JSON or readable text').choices(['json', 'pretty']).default('json'))
+    .addOption(new Option('--log-level <level>', 'least severe level logged').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .action(async (flags: AgentFlags) => {
+      const options = agentOptionsFromFlags(flags, { NODE_NAME: process.env['NODE_NAME'], KUBECONFIG: process.env['KUBECONFIG'] }, readFlannelSubnetEnv);
+      // Loaded on demand: the agent's dependencies (logger, nft runner, watch layer) are not needed by the other commands.
       const { runAgent } = await import('../agent/index.js');
-      await runAgent({
-        nodeName: flags.nodeName,
-        manifestsDir: flags.manifests,
-        cniResultsDir: flags.cniResults,
-        debounceMs: flags.debounceMs,
-        maxDelayMs: flags.maxDelayMs,
-      });
+      const { createAgentLogger } = await import('../agent/logger.js');
+      await runAgent({ ...options, logger: createAgentLogger(flags.logFormat, flags.logLevel) });
     });
+}
+
+/**
+ * The agent's options from its flags and environment; throws a UsageError naming the flag that is wrong.
+ * `readFlannelSubnet` gives subnet.env's text, or undefined when there is none; it is read only for
+ * `--unknown-local-pods drop` without `--pod-cidr`.
+ */
+export function agentOptionsFromFlags(
+  flags: AgentFlags,
+  env: { readonly NODE_NAME?: string | undefined; readonly KUBECONFIG?: string | undefined },
+  readFlannelSubnet: () => string | undefined,
+): Omit<AgentOptions, 'logger'> {
+  const nodeName = flags.nodeName ?? env.NODE_NAME ?? '';
+  if (nodeName.trim() === '') throw new UsageError('--node-name is required (or $NODE_NAME)');
+  return {
+    nodeName,
+    source: agentSource(flags, env.KUBECONFIG),
+    cniResultsDir: flags.cniResults,
+    debounceMs: flags.debounceMs,
+    maxDelayMs: flags.maxDelayMs,
+    http: { address: flags.httpAddress, port: flags.httpPort, explain: flags.explainEndpoint },
+    ...(flags.unknownLocalPods === 'drop' ? { unknownLocalPods: { podCidrs: podCidrs(flags.podCidr, readFlannelSubnet) } } : {}),
+  };
+}
+
+function podCidrs(given: readonly string[], readFlannelSubnet: () => string | undefined): string[] {
+  if (given.length > 0) return [...given];
+  const text = readFlannelSubnet();
+  if (text === undefined) throw new UsageError(`--unknown-local-pods drop needs this node's pod CIDRs: give --pod-cidr, or run where flannel wrote ${FLANNEL_SUBNET_ENV}`);
+  let found: string[];
+  try {
+    found = podCidrsFromFlannelSubnetEnv(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (found.length === 0) throw new UsageError(`--unknown-local-pods drop: ${FLANNEL_SUBNET_ENV} has neither FLANNEL_SUBNET nor FLANNEL_IPV6_SUBNET; give --pod-cidr`);
+  return found;
+}
+
+function agentSource(flags: AgentFlags, kubeconfigEnv: string | undefined): AgentOptions['source'] {
+  if (flags.manifests !== undefined) {
+    if (flags.kubeconfig !== undefined || flags.context !== undefined) {
+      throw new UsageError('--manifests reads the cluster from files: it cannot be combined with --kubeconfig or --context');
+    }
+    return { kind: 'manifests', directory: flags.manifests };
+  }
+  const path = flags.kubeconfig ?? (kubeconfigEnv === '' ? undefined : kubeconfigEnv);
+  if (path === undefined) {
+    if (flags.context !== undefined) throw new UsageError('--context needs a kubeconfig: give --kubeconfig or set $KUBECONFIG');
+    return { kind: 'cluster', connection: { kind: 'in-cluster' } };
+  }
+  if (flags.kubeconfig === undefined && path.includes(':')) {
+    throw new UsageError(`$KUBECONFIG lists several files (${path}): name the one to use with --kubeconfig`);
+  }
+  return { kind: 'cluster', connection: { kind: 'kubeconfig', path, ...(flags.context !== undefined ? { context: flags.context } : {}) } };
+}
+
+/** subnet.env's text, or undefined when flannel has not written one here. */
+function readFlannelSubnetEnv(): string | undefined {
+  try {
+    return readFileSync(FLANNEL_SUBNET_ENV, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UsageError(`cannot read ${FLANNEL_SUBNET_ENV}: ${(error as Error).message}`);
+  }
+}
+
+function collect(value: string, previous: readonly string[]): string[] {
+  return [...previous, value];
 }
 
 function toInteger(value: string): number {
