@@ -11,6 +11,7 @@ import { readCniCache } from '../node/cni-cache.js';
 import { buildSnapshot, type Snapshot } from '../snapshot/snapshot.js';
 import { apiSource, WAITING_FOR_LIST } from './api-source.js';
 import { watchDirectories } from './directory-watch.js';
+import { type DriftCheckOutcome, startDriftChecker } from './drift/index.js';
 import { type DropCount, dropCountsOf } from './drop-counts.js';
 import { findingsReporter } from './findings.js';
 import { manifestSource } from './manifest-source.js';
@@ -57,6 +58,10 @@ export interface Agent {
   view(): AgentView | undefined;
   /** Packets dropped per local pod and direction, from the named counters of the applied plan. */
   dropCounts(): Promise<DropCount[]>;
+  /** Compares the kernel with the applied plan now (it is also done every drift check interval). */
+  checkDrift(): Promise<DriftCheckOutcome>;
+  /** Has the next sync replace the tables whole, in one transaction. */
+  requestFullResync(reason: string): void;
   /** Stops watching and syncing, after a sync in progress ends. The rules stay in the kernel. */
   stop(): Promise<void>;
 }
@@ -81,6 +86,10 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
   let appliedTransactions = 0;
   let failedSyncs = 0;
   let consecutiveFailures = 0;
+  // Kernel drift found: the next sync rebuilds the tables, even one already under way when it was found.
+  let rebuildRequested = false;
+  // Changes when a transaction starts and when it ends (odd while one runs): drift checks skip listings taken across one.
+  let transactionEdges = 0;
 
   // Change notifications arrive only after setup has finished, when `scheduler` exists.
   const changed = () => scheduler.changed();
@@ -153,7 +162,7 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
     );
 
     const inputs = JSON.stringify([state.key, cni.bindings]);
-    if (kernel?.exact && inputs === syncedInputs) {
+    if (kernel?.exact && !rebuildRequested && inputs === syncedInputs) {
       // Nothing to compile; an API source's newer resourceVersion (a bookmark) is in force all the same.
       inForce(state.version, 'rules already in force');
       return {};
@@ -161,7 +170,9 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
     if (!ready()) notReady = FIRST_PLAN_PENDING;
     const endTimer = metrics.syncSeconds.startTimer();
     const snapshot = buildSnapshot(state.input);
-    const step = syncStep(kernel?.exact ? kernel.plan : undefined, snapshot, {
+    const trusted = kernel?.exact && !rebuildRequested ? kernel.plan : undefined;
+    rebuildRequested = false;
+    const step = syncStep(trusted, snapshot, {
       nodeName: options.nodeName,
       bindings: cni.bindings,
     });
@@ -179,7 +190,8 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
       return {};
     }
 
-    const outcome = await runner.apply(step.transaction);
+    transactionEdges++;
+    const outcome = await runner.apply(step.transaction).finally(() => transactionEdges++);
     endTimer();
     if (outcome.ok) {
       kernel = { plan: step.desired, exact: true };
@@ -216,6 +228,22 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
     }
   });
   const rescan = setInterval(changed, options.rescanIntervalMs);
+  const requestFullResync = (reason: string) => {
+    rebuildRequested = true;
+    log.info({ reason }, 'the next sync rebuilds the tables');
+    scheduler.changed();
+  };
+  const driftChecker = startDriftChecker({
+    subject: {
+      appliedKernel: () =>
+        kernel?.exact && !rebuildRequested && transactionEdges % 2 === 0 ? { plan: kernel.plan, generation: transactionEdges } : undefined,
+      requestFullResync,
+    },
+    logger: log,
+    registry,
+    ...(options.nftPath === undefined ? {} : { nftPath: options.nftPath }),
+    ...(agentOptions.driftCheckIntervalMs === undefined ? {} : { intervalMs: agentOptions.driftCheckIntervalMs }),
+  });
 
   log.info(
     {
@@ -245,7 +273,10 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
     }),
     view: () => view,
     dropCounts,
+    checkDrift: () => driftChecker.checkNow(),
+    requestFullResync,
     stop: async () => {
+      await driftChecker.stop();
       clearInterval(rescan);
       cniWatch.close();
       await source.close();

@@ -37,6 +37,8 @@ export interface AgentOptions {
    */
   readonly unknownLocalPods?: { readonly podCidrs: readonly string[] };
   readonly http?: AgentHttpOptions;
+  /** Longest time between two checks that the kernel still holds the applied rules. Default 30 000. */
+  readonly driftCheckIntervalMs?: number;
   /** Default: $BULKHEAD_NFT, else `nft` on PATH. */
   readonly nftPath?: string;
   /** Default: pino, JSON lines on stdout. */

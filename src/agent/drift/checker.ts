@@ -4,9 +4,10 @@
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Plan } from '../../compile/index.js';
+import { DEFAULT_NFT_TIMEOUT_MS, resolveNftPath } from '../../nft/index.js';
 import { describeDrift, driftObject } from './describe.js';
 import { type KernelDrift, kernelDrift } from './drift.js';
-import type { KernelLister } from './list-kernel.js';
+import { type KernelLister, nftKernelLister } from './list-kernel.js';
 
 export const DEFAULT_DRIFT_CHECK_INTERVAL_MS = 30_000;
 
@@ -32,7 +33,10 @@ export interface DriftSubject {
 
 export interface DriftCheckerOptions {
   readonly subject: DriftSubject;
-  readonly listKernel: KernelLister;
+  /** The nft binary, resolved as the runner resolves it: default $BULKHEAD_NFT, else `nft` on PATH. */
+  readonly nftPath?: string;
+  /** How the tables are read back; default: `nft -j list table` through `nftPath`. */
+  readonly listKernel?: KernelLister;
   readonly logger: Logger;
   /** Where `bulkhead_drift_repairs_total` is registered: the agent's registry. */
   readonly registry: Registry;
@@ -60,6 +64,7 @@ export function startDriftChecker(options: DriftCheckerOptions): DriftChecker {
   const intervalMs = options.intervalMs ?? DEFAULT_DRIFT_CHECK_INTERVAL_MS;
   if (!Number.isInteger(intervalMs) || intervalMs <= 0) throw new Error(`drift check interval: must be a positive whole number of milliseconds, not ${intervalMs}`);
   const random = options.random ?? Math.random;
+  const listKernel = options.listKernel ?? nftKernelLister(resolveNftPath(options.nftPath), DEFAULT_NFT_TIMEOUT_MS);
   const log = options.logger.child({ component: 'drift' });
   const repairs = new Counter({
     name: 'bulkhead_drift_repairs_total',
@@ -74,7 +79,7 @@ export function startDriftChecker(options: DriftCheckerOptions): DriftChecker {
   const checkOnce = async (): Promise<DriftCheckOutcome> => {
     const before = options.subject.appliedKernel();
     if (!before) return { kind: 'skipped', reason: 'nothing applied exactly' };
-    const listings = await options.listKernel(before.plan.tables);
+    const listings = await listKernel(before.plan.tables);
     // A transaction that started or ended meanwhile may be in the listing: it would look like drift.
     if (options.subject.appliedKernel()?.generation !== before.generation) return { kind: 'skipped', reason: 'a transaction ran during the listing' };
     const drift = kernelDrift(before.plan, listings);
