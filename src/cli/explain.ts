@@ -138,17 +138,26 @@ export interface ExplainCommandOptions extends QueryContext {
  * as JSON or in words. A bad request or an unknown pod is a UsageError.
  */
 export function explainCommandOutput(snapshot: Snapshot, args: readonly string[], options: ExplainCommandOptions): string {
+  const explanation = explainArguments(snapshot, args, options);
+  return options.output === 'json' ? JSON.stringify(explanation, null, 2) : renderExplanation(explanation);
+}
+
+/** The explanation `bulkhead explain` gives for its arguments; a bad request or an unknown pod is a UsageError. */
+export function explainArguments(snapshot: Snapshot, args: readonly string[], context: QueryContext): PodExplanation | ConnectionExplanation {
   const result =
     args[0] === 'pod'
       ? args.length === 2
-        ? explainPodQuery(snapshot, args[1]!, options)
+        ? explainPodQuery(snapshot, args[1]!, context)
         : usage('usage: bulkhead explain -f PATH pod NAMESPACE/NAME')
       : args.length === 3
-        ? explainConnectionQuery(snapshot, { from: args[0]!, to: args[1]!, port: args[2]! }, options)
+        ? explainConnectionQuery(snapshot, { from: args[0]!, to: args[1]!, port: args[2]! }, context)
         : usage('usage: bulkhead explain -f PATH FROM TO PORT/PROTO');
   if (!result.ok) throw new UsageError(result.error.message);
-  if (options.output === 'json') return JSON.stringify(result.value, null, 2);
-  return result.value.kind === 'pod' ? renderPodExplanation(result.value) : renderConnectionExplanation(result.value);
+  return result.value;
+}
+
+export function renderExplanation(explanation: PodExplanation | ConnectionExplanation): string {
+  return explanation.kind === 'pod' ? renderPodExplanation(explanation) : renderConnectionExplanation(explanation);
 }
 
 function usage(message: string): { ok: false; error: QueryError } {

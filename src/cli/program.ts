@@ -1,7 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError, parseIP, parseProbe } from './args.js';
 import { explainCommandOutput } from './explain.js';
-import { type ManifestOptions, formatValidationError, loadSnapshot } from './manifests.js';
+import { formatValidationError } from './manifests.js';
+import { ClusterAccessError } from './cluster.js';
+import { type SourceFlags, loadObjects } from './sources.js';
 import { renderJson, renderTable, simulate } from './simulate.js';
 import { CHECK_IDS, type CheckId, lint } from '../policy/lint/index.js';
 import { renderLint } from './lint.js';
@@ -13,22 +15,17 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 function manifestOptions(command: Command): Command {
   return command
     .option('-f, --filename <path>', 'manifest file or directory (repeatable), YAML or JSON', collect, [])
-    .option('-n, --namespace <ns>', 'namespace of objects that name none', 'default')
+    .addOption(new Option('--cluster', 'read the live cluster (pods, namespaces, NetworkPolicies) instead of manifests').conflicts('filename'))
+    .option('--kubeconfig <path>', 'with --cluster: the kubeconfig (default $KUBECONFIG, else ~/.kube/config)')
+    .option('--context <name>', 'with --cluster: the kubeconfig context (default its current one)')
+    .option('-n, --namespace <ns>', 'namespace of objects and pod names that name none', 'default')
     .option('--pod-cidr <cidr>', 'where pods without status.podIPs get addresses (repeatable; default 10.244.0.0/16 and fd00:10:244::/48)', collect, []);
 }
 
-interface CommonFlags {
-  filename: string[];
-  namespace: string;
-  podCidr: string[];
-}
-
-function toManifestOptions(flags: CommonFlags): ManifestOptions {
-  return { file: flags.filename, namespace: flags.namespace, podCidr: flags.podCidr };
-}
+type CommonFlags = SourceFlags;
 
 async function loadReporting(flags: CommonFlags) {
-  const loaded = await loadSnapshot(toManifestOptions(flags));
+  const loaded = await loadObjects(flags);
   for (const error of loaded.errors) process.stderr.write(`${formatValidationError(error)}\n`);
   return loaded;
 }
@@ -61,8 +58,8 @@ export function buildProgram(): Command {
     .argument('<args...>', 'FROM TO PORT/PROTO (ns/pod or IP), or: pod NS/NAME')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (args: string[], flags: CommonFlags & { output: 'text' | 'json' }) => {
-      const { snapshot } = await loadReporting(flags);
-      const options = { defaultNamespace: flags.namespace, where: 'in the given manifests', output: flags.output };
+      const { snapshot, origin } = await loadReporting(flags);
+      const options = { defaultNamespace: flags.namespace, where: `in ${origin}`, output: flags.output };
       process.stdout.write(`${explainCommandOutput(snapshot, args, options)}\n`);
     });
 
@@ -73,7 +70,7 @@ export function buildProgram(): Command {
     .action(async (flags: CommonFlags & { disable: string[]; output: 'text' | 'json' }) => {
       const unknown = flags.disable.filter((id) => !(CHECK_IDS as readonly string[]).includes(id));
       if (unknown.length > 0) throw new UsageError(`unknown check '${unknown[0]}': expected one of ${CHECK_IDS.join(', ')}`);
-      const { snapshot, errors } = await loadSnapshot(toManifestOptions(flags));
+      const { snapshot, errors } = await loadObjects(flags);
       // Invalid policies are lint warnings (invalid-policy); other load errors are reported as errors.
       const otherErrors = errors.filter((e) => !e.object.startsWith('NetworkPolicy '));
       for (const error of otherErrors) process.stderr.write(`${formatValidationError(error)}\n`);
@@ -94,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof ClusterAccessError) {
       process.stderr.write(`bulkhead: ${error.message}\n`);
       return 2;
     }

@@ -1,0 +1,65 @@
+// `--cluster`: the objects of a live cluster, read once through a kubeconfig as kubectl finds it, in place of
+// manifest files.
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { ApiError } from '../kube/api-errors.js';
+import { type ClusterConnection, createApiClient, describeConnection, loadKubeConfig } from '../kube/connection.js';
+import { readCluster } from '../kube/read-cluster.js';
+import type { ValidationError } from '../model/types.js';
+import { buildSnapshot, type Snapshot } from '../snapshot/snapshot.js';
+
+export interface KubeconfigFlags {
+  /** Default: $KUBECONFIG, else ~/.kube/config. */
+  readonly kubeconfig?: string;
+  /** Default: the kubeconfig's current context. */
+  readonly context?: string;
+}
+
+/** The cluster could not be reached or read: one line, exit 2, as kubectl's connection errors. */
+export class ClusterAccessError extends Error {}
+
+export interface ClusterObjects {
+  readonly snapshot: Snapshot;
+  /** Invalid objects, reported as the manifest loader reports those of files. */
+  readonly errors: readonly ValidationError[];
+}
+
+/** A list page with no answer for this long fails the command, rather than hang on a silent server. */
+const REQUEST_TIMEOUT_MS = 20_000;
+
+export function kubeconfigConnection(flags: KubeconfigFlags, env: NodeJS.ProcessEnv = process.env): ClusterConnection {
+  const path = flags.kubeconfig ?? kubeconfigFromEnvironment(env) ?? join(homedir(), '.kube', 'config');
+  return { kind: 'kubeconfig', path, ...(flags.context !== undefined ? { context: flags.context } : {}) };
+}
+
+function kubeconfigFromEnvironment(env: NodeJS.ProcessEnv): string | undefined {
+  const paths = (env['KUBECONFIG'] ?? '').split(delimiter).filter((path) => path !== '');
+  // kubectl merges several files by rules of its own; reading only one of them would quietly differ from it.
+  if (paths.length > 1) throw new ClusterAccessError(`KUBECONFIG lists ${paths.length} files: name the one to use with --kubeconfig`);
+  return paths[0];
+}
+
+/** Reads namespaces, pods and NetworkPolicies of the cluster the kubeconfig points at. */
+export async function readClusterObjects(flags: KubeconfigFlags): Promise<ClusterObjects> {
+  const connection = kubeconfigConnection(flags);
+  let config;
+  try {
+    config = loadKubeConfig(connection);
+  } catch (error) {
+    throw new ClusterAccessError(`cannot use ${describeConnection(connection)}: ${reasonOf(error)}`);
+  }
+  const client = createApiClient(config, REQUEST_TIMEOUT_MS);
+  try {
+    const { input, problems } = await readCluster(client);
+    return { snapshot: buildSnapshot(input), errors: problems };
+  } catch (error) {
+    throw new ClusterAccessError(`cannot read the cluster at ${client.server} (${describeConnection(connection)}): ${reasonOf(error)}`);
+  }
+}
+
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof ApiError && error.code === 401) return `${message} (the server refused this context's credentials)`;
+  // A library error may span lines (a YAML parse error quotes the file): the first one says what went wrong.
+  return message.split('\n')[0]!;
+}

@@ -1,0 +1,76 @@
+// For the CLI tests against a live cluster: manifests put on the fake API server as `kubectl apply` of them
+// would, with the addresses `-f` gives pods that name none (so both reads hold the same cluster), and the CLI
+// run as a process that does not block this one (the fake server answers from this process).
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { vi } from 'vitest';
+import { main } from '../../src/cli/program.js';
+import { readDocuments } from '../../src/model/documents.js';
+import { DEFAULT_POD_CIDRS, loadManifests, podKey, readManifests } from '../../src/model/index.js';
+import type { FakeApiServer } from '../kube/fake-apiserver.js';
+import type { ApiObject, ResourceName } from '../kube/resources.js';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+const RESOURCE_OF_KIND: Readonly<Record<string, ResourceName>> = { Namespace: 'namespaces', Pod: 'pods', NetworkPolicy: 'networkpolicies' };
+
+/** Creates every Namespace, Pod and NetworkPolicy of the manifests; pods get the addresses the manifest loader gives them. */
+export async function applyManifests(server: FakeApiServer, paths: readonly string[], defaultNamespace = 'default'): Promise<void> {
+  const loaded = await loadManifests(paths, { defaultNamespace, podCidrs: DEFAULT_POD_CIDRS });
+  const addresses = new Map(loaded.pods.map((pod) => [podKey(pod), pod.ips]));
+  const { manifests } = await readManifests(paths);
+  for (const manifest of manifests) {
+    for (const object of readDocuments(manifest).objects) {
+      const resource = RESOURCE_OF_KIND[object.kind];
+      if (resource === undefined) throw new Error(`${manifest.source}: a ${object.kind} is not served by the fake API server`);
+      const raw = structuredClone(object.body) as ApiObject;
+      if (resource !== 'namespaces') raw.metadata.namespace ??= defaultNamespace;
+      if (resource === 'pods') {
+        const ips = addresses.get(`${raw.metadata.namespace}/${raw.metadata.name}`) ?? [];
+        raw['status'] = { phase: 'Running', podIPs: ips.map((ip) => ({ ip })) };
+      }
+      server.create(resource, raw);
+    }
+  }
+}
+
+export interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `bulkhead ARGS` as a process, asynchronously. */
+export function bulkhead(args: readonly string[], env: NodeJS.ProcessEnv = process.env, script = join(REPO, 'src', 'cli', 'main.ts')): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO, env, encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * `bulkhead ARGS` in this process, its output captured: for comparing outputs, where a process per run would
+ * only add its start-up. Runs must not overlap.
+ */
+export async function bulkheadInProcess(args: readonly string[]): Promise<Run> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const capture = (into: string[]) => (chunk: string | Uint8Array) => {
+    into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  };
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture(stdout));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture(stderr));
+  process.exitCode = undefined;
+  try {
+    const code = await main(['node', 'bulkhead', ...args]);
+    return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    process.exitCode = undefined;
+  }
+}
