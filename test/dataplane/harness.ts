@@ -1,13 +1,19 @@
 // A Bulkhead cluster on the network-namespace lab: scenarios (namespaces, pods, policies) become lab pods with
-// servers on their ports, a manifests directory shared by one real agent per node (`bulkhead agent`, the built
-// CLI, running in the node's namespace), and a wait that returns only once every agent enforces that exact state.
+// servers on their ports, the cluster state one real agent per node reads (`bulkhead agent`, the built CLI,
+// running in the node's namespace), and a wait that returns only once every agent enforces that exact state.
 // Probes come back with the verdict src/policy gives for the very snapshot the agents load.
 //
-// The wait is deterministic: every agent logs, on each sync that brings new inputs into force, the digest of the
-// manifest texts in force (src/agent manifestsDigest); the harness computes the same digest over what it wrote
-// and waits until each agent's latest logged digest equals it. CNI cache files (which veth is whose) are written
-// by the lab before the manifests naming those pods, and an agent's sync reads the manifests before the CNI cache,
-// so a sync that logs the new digest has seen the bindings of its pods too.
+// The cluster state comes from one of two sources (ClusterOptions.source):
+//   manifests (default)  a manifests directory shared by the agents (--manifests). Every agent logs, on each sync
+//                        that brings new inputs into force, the digest of the manifest texts in force
+//                        (src/agent manifestsDigest); the harness computes the same digest over what it wrote and
+//                        waits until each agent's latest logged digest equals it.
+//   api                  the lab's fake API server (test/lab/api.ts), which the agents watch (--kubeconfig); the
+//                        harness applies the objects as `kubectl apply` would (pruning what the scenario dropped)
+//                        and waits until each agent logs a resourceVersion at or after the server's.
+// Either way, CNI cache files (which veth is whose) are written by the lab before the state names those pods, and
+// an agent's sync reads the state before the CNI cache, so a sync that logs the new state has seen the bindings
+// of its pods too.
 //
 //   const cluster = await startCluster();                 // lab of 2 nodes + outside host, one agent per node
 //   await cluster.apply({ pods: [{ namespace: 'default', name: 'web', node: 'node1', labels: { app: 'web' },
@@ -20,7 +26,7 @@
 //   await cluster.stop();                                  // agents stopped, lab destroyed (call it in afterAll)
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acceptManifests } from '../../src/agent/manifests.js';
@@ -40,6 +46,10 @@ import {
 } from '../../src/model/index.js';
 import { type Connection, connectionVerdict, type ConnectionVerdict, type Endpoint } from '../../src/policy/index.js';
 import { buildSnapshot, canonicalIP, type Snapshot } from '../../src/snapshot/snapshot.js';
+import { type Applied, applyObjects, deleteObjects, type ManifestObject, readManifestObjects } from '../kube/apply.js';
+import { RESOURCE_NAMES, RESOURCES, type ResourceName } from '../kube/resources.js';
+import { type LabApi, startLabApi } from '../lab/api.js';
+import { type ClusterSource, LabAgent, waitForAgents, waitForResourceVersion } from '../lab/agents.js';
 import { createLab, type Lab, type LabNode, type LabPod, type LabProcess, type LabServer, type Outcome, type Place, type Proto } from '../lab/lab.js';
 import { namespaceText, podText, policyText } from './manifest-text.js';
 
@@ -119,6 +129,8 @@ export interface DropReading {
 export interface ClusterOptions {
   /** Lab nodes (default 2). */
   readonly nodes?: number;
+  /** Where the agents read the cluster: a manifests directory (default) or the lab's API server. */
+  readonly source?: 'manifests' | 'api';
   /** The agent's --debounce-ms (default 20). */
   readonly debounceMs?: number;
   /** How long `apply` waits for every agent (default 20 s). */
@@ -143,14 +155,24 @@ export interface AgentHandle {
   readonly process: LabProcess;
 }
 
+export interface ApplyReport {
+  /**
+   * What the apply changed: with the API source, each object created, configured or deleted, as kubectl prints
+   * it (`networkpolicy.networking.k8s.io/deny-all created`); with manifests, each file written or removed.
+   */
+  readonly changes: readonly string[];
+}
+
 export interface Cluster {
   readonly lab: Lab;
   readonly manifestsDir: string;
+  /** The lab's API server, with the API source. */
+  readonly api: LabApi | undefined;
   readonly agents: readonly AgentHandle[];
   /** The snapshot the agents hold after the last apply, loaded from the same texts by the same loader. */
   readonly snapshot: Snapshot;
-  /** Makes the lab and the manifests match the scenario and returns once every agent enforces it. */
-  apply(scenario: Scenario, options?: ApplyOptions): Promise<void>;
+  /** Makes the lab and the cluster state match the scenario and returns once every agent enforces it. */
+  apply(scenario: Scenario, options?: ApplyOptions): Promise<ApplyReport>;
   /** The lab pod of a scenario pod (not of a hostNetwork one). */
   pod(key: string): LabPod;
   /** Where a probe from this origin starts. */
@@ -184,6 +206,8 @@ const LOAD_OPTIONS: LoadOptions = { defaultNamespace: DEFAULT_NAMESPACE, podCidr
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(REPO, 'dist', 'cli', 'main.js');
 const SOURCES = join(REPO, 'src');
+/** Bookmarks bring every watch of an agent to the server's resourceVersion: their interval bounds an apply's wait. */
+const API_BOOKMARK_INTERVAL_MS = 200;
 
 /** Creates a lab of `nodes` nodes with the outside host, and starts one agent per node on an empty cluster. */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
@@ -217,7 +241,7 @@ export function requireTools(tools: readonly string[]): void {
  * The agents run the built CLI, which must be built from the sources under test: a dist/ older than any source
  * is rebuilt first (`tsc -p tsconfig.json`), and a build that fails stops the run.
  */
-function ensureBuiltCli(): void {
+export function ensureBuiltCli(): void {
   if (staleSources().length === 0) return;
   try {
     execFileSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.json')], { cwd: REPO, stdio: 'pipe' });
@@ -246,23 +270,13 @@ function sourceFiles(directory: string): string[] {
   });
 }
 
-interface AgentLog {
-  readonly handle: AgentHandle;
-  offset: number;
-  partial: string;
-  /** The digest of the manifests in force after the agent's latest sync. */
-  digest: string | undefined;
-  /** The latest error lines, for a failure message. */
-  errors: string[];
-  exit: string | undefined;
-}
-
 const EMPTY_SNAPSHOT = buildSnapshot({ namespaces: [], pods: [], policies: [] });
 
 class LabCluster implements Cluster {
   readonly manifestsDir: string;
   private readonly stagingDir: string;
-  private readonly logs: AgentLog[] = [];
+  private labAgents: LabAgent[] = [];
+  private labApi: LabApi | undefined;
   private written = new Map<string, string>();
   private declarations = new Map<string, PodDeclaration>();
   private servers = new Map<string, LabServer>();
@@ -280,7 +294,11 @@ class LabCluster implements Cluster {
   }
 
   get agents(): AgentHandle[] {
-    return this.logs.map((log) => log.handle);
+    return this.labAgents.map((agent) => ({ node: agent.node, process: agent.process }));
+  }
+
+  get api(): LabApi | undefined {
+    return this.labApi;
   }
 
   get snapshot(): Snapshot {
@@ -290,32 +308,19 @@ class LabCluster implements Cluster {
   async start(): Promise<void> {
     mkdirSync(this.manifestsDir, { recursive: true });
     mkdirSync(this.stagingDir, { recursive: true });
-    for (const node of this.lab.nodes) {
-      const agent = await this.lab.runInNode(
-        node,
-        [
-          process.execPath,
-          CLI,
-          'agent',
-          '--node-name',
-          node.name,
-          '--manifests',
-          this.manifestsDir,
-          '--cni-results',
-          node.cniResultsDir,
-          '--debounce-ms',
-          String(this.options.debounceMs ?? 20),
-        ],
-        { name: 'bulkhead-agent' },
-      );
-      const log: AgentLog = { handle: { node, process: agent }, offset: 0, partial: '', digest: undefined, errors: [], exit: undefined };
-      void agent.exited.then((exit) => (log.exit = `exited (${exit.signal ?? exit.code})`));
-      this.logs.push(log);
+    let source: ClusterSource = { kind: 'manifests', dir: this.manifestsDir };
+    if (this.options.source === 'api') {
+      this.labApi = await startLabApi(this.lab, { bookmarkIntervalMs: API_BOOKMARK_INTERVAL_MS });
+      source = { kind: 'api', kubeconfig: this.labApi.kubeconfig };
     }
-    await this.waitForAgents(manifestsDigest(this.manifestsDir, new Map()));
+    for (const node of this.lab.nodes) {
+      this.labAgents.push(await LabAgent.start(this.lab, node, { source, debounceMs: this.options.debounceMs ?? 20 }));
+    }
+    if (this.labApi) await this.waitForResourceVersion(this.labApi.server.resourceVersion);
+    else await this.waitForDigest(manifestsDigest(this.manifestsDir, new Map()));
   }
 
-  async apply(scenario: Scenario, options: ApplyOptions = {}): Promise<void> {
+  async apply(scenario: Scenario, options: ApplyOptions = {}): Promise<ApplyReport> {
     this.assertRunning();
     const declarations = new Map(scenario.pods.map((pod) => [`${pod.namespace}/${pod.name}`, pod]));
     if (declarations.size !== scenario.pods.length) throw new Error('apply: a pod is declared twice');
@@ -326,12 +331,23 @@ class LabCluster implements Cluster {
     await this.reconcileServers(scenario);
 
     const desired = this.manifestTexts(scenario);
-    this.current = this.load(desired);
-    this.writeManifests(desired);
-    await this.waitForAgents(manifestsDigest(this.manifestsDir, absolute(this.manifestsDir, desired)));
+    let changes: string[];
+    if (this.labApi) {
+      // What the agents will load, or an error, before anything is sent: the same check as with manifests.
+      this.load(desired);
+      const published = await this.publish(this.labApi, desired);
+      changes = published.changes;
+      this.current = this.loadFromServer(this.labApi);
+      await this.waitForResourceVersion(published.resourceVersion);
+    } else {
+      this.current = this.load(desired);
+      changes = this.writeManifests(desired);
+      await this.waitForDigest(manifestsDigest(this.manifestsDir, absolute(this.manifestsDir, desired)));
+    }
     if (options.flushConntrack ?? true) {
       await Promise.all(this.lab.nodes.map((node) => this.mustExec(node, ['conntrack', '-F'])));
     }
+    return { changes };
   }
 
   // ---------------------------------------------------------------------------------------------- lab pods
@@ -438,7 +454,8 @@ class LabCluster implements Cluster {
     return buildSnapshot(result);
   }
 
-  private writeManifests(desired: ReadonlyMap<string, string>): void {
+  private writeManifests(desired: ReadonlyMap<string, string>): string[] {
+    const changes: string[] = [];
     for (const [path, text] of desired) {
       if (this.written.get(path) === text) continue;
       const staged = join(this.stagingDir, randomBytes(8).toString('hex'));
@@ -446,11 +463,53 @@ class LabCluster implements Cluster {
       const target = join(this.manifestsDir, path);
       mkdirSync(dirname(target), { recursive: true });
       renameSync(staged, target);
+      changes.push(`${path} written`);
     }
     for (const path of this.written.keys()) {
-      if (!desired.has(path)) unlinkSync(join(this.manifestsDir, path));
+      if (!desired.has(path)) {
+        unlinkSync(join(this.manifestsDir, path));
+        changes.push(`${path} removed`);
+      }
     }
     this.written = new Map(desired);
+    return changes;
+  }
+
+  /**
+   * `kubectl apply --prune` of the scenario: its objects applied (namespaces, then pods, then policies), with a
+   * namespace object for every namespace a pod is in, as a cluster has; then what the scenario no longer holds
+   * deleted (policies, then pods, then namespaces).
+   */
+  private async publish(api: LabApi, desired: ReadonlyMap<string, string>): Promise<{ changes: string[]; resourceVersion: number }> {
+    const objects = [...desired].flatMap(([path, text]) => readManifestObjects(text, path, DEFAULT_NAMESPACE));
+    const declared = new Set(objects.filter((o) => o.resource === 'namespaces').map((o) => o.object.metadata.name));
+    const implied = [...new Set(objects.filter((o) => o.resource === 'pods').map((o) => o.object.metadata.namespace ?? DEFAULT_NAMESPACE))]
+      .filter((name) => !declared.has(name))
+      .map((name): ManifestObject => ({ resource: 'namespaces', object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } }));
+    const ordered = RESOURCE_NAMES.flatMap((resource) => [...implied, ...objects].filter((o) => o.resource === resource));
+    const applied = await applyObjects(api.store, ordered);
+    const wanted = new Set(ordered.map((o) => `${o.resource} ${o.object.metadata.namespace ?? ''}/${o.object.metadata.name}`));
+    const stale = [...RESOURCE_NAMES].reverse().flatMap((resource) =>
+      api.server.objects(resource).filter((o) => !wanted.has(`${resource} ${o.metadata.namespace ?? ''}/${o.metadata.name}`)).map((object) => ({ resource, object })),
+    );
+    await deleteObjects(api.store, stale);
+    const changes = [
+      ...applied.filter((a) => a.action !== 'unchanged').map(describeApplied),
+      ...stale.map(({ resource, object }) => `${kubectlName(resource)}/${object.metadata.name} deleted${namespaceSuffix(resource, object.metadata.namespace)}`),
+    ];
+    return { changes, resourceVersion: api.server.resourceVersion };
+  }
+
+  /** What the agents watching the server load: its objects, read by the manifest loader as the watch layer reads them. */
+  private loadFromServer(api: LabApi): Snapshot {
+    const texts = RESOURCE_NAMES.flatMap((resource) => {
+      const { kind, apiVersion } = RESOURCES[resource];
+      return api.server.objects(resource).map((object) => ({
+        source: `${resource}/${object.metadata.namespace ?? ''}/${object.metadata.name}`,
+        text: JSON.stringify({ kind, apiVersion, ...object }),
+      }));
+    });
+    return buildSnapshot(parseManifests(texts, LOAD_OPTIONS));
   }
 
   manifests(): ReadonlyMap<string, string> {
@@ -459,56 +518,12 @@ class LabCluster implements Cluster {
 
   // ---------------------------------------------------------------------------------------------- agents
 
-  private async waitForAgents(digest: string): Promise<void> {
-    const timeoutMs = this.options.syncTimeoutMs ?? 20_000;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      for (const log of this.logs) this.readLog(log);
-      const dead = this.logs.find((log) => log.exit !== undefined);
-      if (dead) throw new Error(`agent on ${dead.handle.node.name} ${dead.exit}:\n${this.agentReport(dead)}`);
-      if (this.logs.every((log) => log.digest === digest)) return;
-      if (Date.now() > deadline) {
-        const behind = this.logs.filter((log) => log.digest !== digest);
-        throw new Error(
-          `agents did not enforce manifests ${digest.slice(0, 12)} within ${timeoutMs} ms:\n` +
-            behind.map((log) => `${log.handle.node.name} is at ${log.digest?.slice(0, 12) ?? 'nothing'}\n${this.agentReport(log)}`).join('\n'),
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+  private async waitForDigest(digest: string): Promise<void> {
+    await waitForAgents(this.labAgents, `manifests ${digest.slice(0, 12)}`, (agent) => agent.log.manifestsDigest === digest, this.options.syncTimeoutMs);
   }
 
-  /** Reads the agent's new JSON log lines; remembers the latest digest in force and the latest errors. */
-  private readLog(log: AgentLog): void {
-    const fd = openSync(log.handle.process.stdoutPath, 'r');
-    try {
-      const buffer = Buffer.alloc(1 << 16);
-      for (;;) {
-        const read = readSync(fd, buffer, 0, buffer.length, log.offset);
-        if (read === 0) break;
-        log.offset += read;
-        log.partial += buffer.subarray(0, read).toString('utf8');
-      }
-    } finally {
-      closeSync(fd);
-    }
-    const lines = log.partial.split('\n');
-    log.partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line.trim() === '') continue;
-      const entry = JSON.parse(line) as { level?: number; manifestsDigest?: string };
-      if (typeof entry.manifestsDigest === 'string') log.digest = entry.manifestsDigest;
-      if ((entry.level ?? 0) >= 40) log.errors = [...log.errors.slice(-9), line];
-    }
-  }
-
-  private agentReport(log: AgentLog): string {
-    const stderr = readTail(log.handle.process.stderrPath);
-    return [
-      `  warnings and errors: ${log.errors.length === 0 ? 'none' : `\n    ${log.errors.join('\n    ')}`}`,
-      `  stderr: ${stderr === '' ? 'empty' : stderr}`,
-      `  logs: ${log.handle.process.stdoutPath}`,
-    ].join('\n');
+  private async waitForResourceVersion(resourceVersion: number): Promise<void> {
+    await waitForResourceVersion(this.labAgents, resourceVersion, this.options.syncTimeoutMs);
   }
 
   // ---------------------------------------------------------------------------------------------- probes
@@ -651,7 +666,8 @@ class LabCluster implements Cluster {
     if (this.stopped) return;
     this.stopped = true;
     try {
-      await Promise.all(this.logs.map((log) => log.handle.process.stop()));
+      await Promise.all(this.labAgents.map((agent) => agent.process.stop()));
+      await this.labApi?.close();
     } finally {
       await this.lab.destroy();
     }
@@ -708,25 +724,23 @@ function textName(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-function describeError(error: ValidationError): string {
-  return `${error.object}${error.field ? ` ${error.field}` : ''}: ${error.message}`;
+function kubectlName(resource: ResourceName): string {
+  const { kind, apiVersion } = RESOURCES[resource];
+  const group = apiVersion.includes('/') ? `.${apiVersion.split('/')[0]}` : '';
+  return `${kind.toLowerCase()}${group}`;
 }
 
-function readTail(path: string): string {
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      const size = statSync(path).size;
-      const length = Math.min(size, 4096);
-      const buffer = Buffer.alloc(length);
-      readSync(fd, buffer, 0, length, size - length);
-      return buffer.toString('utf8').trim();
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return '';
-  }
+function namespaceSuffix(resource: ResourceName, namespace: string | undefined): string {
+  return RESOURCES[resource].namespaced ? ` (namespace ${namespace ?? DEFAULT_NAMESPACE})` : '';
+}
+
+function describeApplied(applied: Applied): string {
+  const [namespace, name] = applied.key.split('/') as [string, string];
+  return `${kubectlName(applied.resource)}/${name} ${applied.action}${namespaceSuffix(applied.resource, namespace)}`;
+}
+
+function describeError(error: ValidationError): string {
+  return `${error.object}${error.field ? ` ${error.field}` : ''}: ${error.message}`;
 }
 
 /** A human-readable account of a probe: who, where, what happened, and what the verdict says and why. */
