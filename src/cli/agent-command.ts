@@ -15,6 +15,8 @@ export interface AgentFlags {
   readonly cniResults: string;
   readonly debounceMs: number;
   readonly maxDelayMs: number;
+  /** Seconds. */
+  readonly driftCheckInterval?: number;
   readonly httpAddress: string;
   readonly httpPort: number;
   readonly explainEndpoint: boolean;
@@ -39,6 +41,7 @@ export function addAgentCommand(program: Command): Command {
     .option('--cni-results <dir>', 'libcni result cache: which host veth belongs to which pod', '/var/lib/cni/results')
     .option('--debounce-ms <ms>', 'quiet time before a sync, so a burst of changes is one transaction', toInteger, 100)
     .option('--max-delay-ms <ms>', 'longest a burst of changes can postpone a sync', toInteger, 1000)
+    .option('--drift-check-interval <seconds>', 'longest time between two checks that the kernel still holds the applied rules (rebuilt in one transaction when not)', toPositiveSeconds, 30)
     .option('--http-address <ip>', 'address of the /healthz, /readyz, /metrics and /explain endpoint', '0.0.0.0')
     .option('--http-port <port>', 'port of that endpoint', toInteger, 9650)
     .option('--no-explain-endpoint', 'answer /explain with 404: it tells whoever reaches the port about pods and policies')
@@ -77,6 +80,7 @@ export function agentOptionsFromFlags(
     cniResultsDir: flags.cniResults,
     debounceMs: flags.debounceMs,
     maxDelayMs: flags.maxDelayMs,
+    ...(flags.driftCheckInterval === undefined ? {} : { driftCheckIntervalMs: Math.round(flags.driftCheckInterval * 1000) }),
     http: { address: flags.httpAddress, port: flags.httpPort, explain: flags.explainEndpoint },
     ...(flags.unknownLocalPods === 'drop' ? { unknownLocalPods: { podCidrs: podCidrs(flags.podCidr, readFlannelSubnet) } } : {}),
   };
@@ -126,6 +130,13 @@ function readFlannelSubnetEnv(): string | undefined {
 
 function collect(value: string, previous: readonly string[]): string[] {
   return [...previous, value];
+}
+
+function toPositiveSeconds(value: string): number {
+  const seconds = Number(value);
+  // Under a millisecond would round to no interval at all.
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0.001) throw new UsageError(`expected a positive number of seconds, got '${value}'`);
+  return seconds;
 }
 
 function toInteger(value: string): number {
