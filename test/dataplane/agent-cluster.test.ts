@@ -1,0 +1,369 @@
+// The agent watching a faithful fake API server (over HTTPS, through a kubeconfig) and running the real nft in a
+// throwaway network namespace. Each test breaks the watch or the server in one way; every time, the agent must
+// end with exactly the plan compilePlan gives for the server's objects, in its memory and in the kernel (the
+// kernel's tables are compared with the same plan applied whole in a second namespace).
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type Agent, type AgentOptions, runAgent, startAgent } from '../../src/agent/index.js';
+import { compilePlan, fullTransaction, type Plan } from '../../src/compile/index.js';
+import { createNftRunner } from '../../src/nft/index.js';
+import { readCniCache } from '../../src/node/cni-cache.js';
+import { buildSnapshot } from '../../src/snapshot/snapshot.js';
+import { expectedState } from '../kube/expected-state.js';
+import { type FakeApiServer, startFakeApiServer } from '../kube/fake-apiserver.js';
+import { writeKubeconfig } from '../kube/kubeconfig.js';
+import { changed, rawNamespace, rawPod, rawPolicy } from '../kube/objects.js';
+import type { ApiObject, ResourceName } from '../kube/resources.js';
+import { FAST_SERVER, FAST_TIMING } from '../kube/watched-cluster.js';
+
+const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+const agentNamespace = `bhc-${suffix}`;
+const referenceNamespace = `bhr-${suffix}`;
+const NODE = 'node-a';
+const RESOURCES: readonly ResourceName[] = ['namespaces', 'pods', 'networkpolicies'];
+let workDir: string;
+let nftInAgentNamespace: string;
+let nftInReferenceNamespace: string;
+let cniResultsDir: string;
+
+const nft = (namespace: string, ...args: string[]) => execFileSync('ip', ['netns', 'exec', namespace, 'nft', ...args], { encoding: 'utf8' });
+const agentRuleset = () => nft(agentNamespace, 'list', 'ruleset');
+
+/**
+ * The ruleset as data, without what differs between equal rulesets built differently: handles, element order,
+ * and the order of objects in the listing (creation order); rules keep their order within their chain.
+ */
+function normalizedRuleset(namespace: string): unknown {
+  const strip = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(strip);
+    if (typeof value !== 'object' || value === null) return value;
+    const entries = Object.entries(value).filter(([key]) => key !== 'handle');
+    return Object.fromEntries(
+      entries.map(([key, v]) => [key, key === 'elem' && Array.isArray(v) ? v.map(strip).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)) : strip(v)]),
+    );
+  };
+  const listing = strip(JSON.parse(nft(namespace, '-j', 'list', 'ruleset'))) as { nftables: Record<string, Record<string, unknown>>[] };
+  const place = (item: Record<string, Record<string, unknown>>) => {
+    const [kind, object] = Object.entries(item)[0]!;
+    return JSON.stringify([kind, object['family'], object['table'], object['chain'] ?? object['name']]);
+  };
+  // Array sort is stable: rules of one chain stay in their order.
+  return [...listing.nftables].sort((a, b) => (place(a) < place(b) ? -1 : place(a) > place(b) ? 1 : 0));
+}
+
+function cniResult(namespace: string, name: string, containerId: string, veth: string, ip: string): string {
+  return JSON.stringify({
+    kind: 'cniCacheV1',
+    containerId,
+    ifName: 'eth0',
+    networkName: 'cbr0',
+    cniArgs: [['K8S_POD_NAMESPACE', namespace], ['K8S_POD_NAME', name]],
+    result: {
+      cniVersion: '0.3.1',
+      interfaces: [{ name: 'cni0' }, { name: veth }, { name: 'eth0', sandbox: `/var/run/netns/cni-${containerId}` }],
+      ips: [{ version: '4', interface: 2, address: `${ip}/24`, gateway: '10.244.1.1' }],
+    },
+  });
+}
+
+beforeAll(async () => {
+  execFileSync('ip', ['netns', 'add', agentNamespace]);
+  execFileSync('ip', ['netns', 'add', referenceNamespace]);
+  workDir = await mkdtemp(join(tmpdir(), 'bulkhead-agent-cluster-'));
+  nftInAgentNamespace = join(workDir, 'nft-in-namespace');
+  await writeFile(nftInAgentNamespace, `#!/bin/sh\nexec ip netns exec ${agentNamespace} nft "$@"\n`);
+  await chmod(nftInAgentNamespace, 0o755);
+  nftInReferenceNamespace = join(workDir, 'nft-in-reference');
+  await writeFile(nftInReferenceNamespace, `#!/bin/sh\nexec ip netns exec ${referenceNamespace} nft "$@"\n`);
+  await chmod(nftInReferenceNamespace, 0o755);
+  cniResultsDir = join(workDir, 'cni');
+  await mkdir(cniResultsDir);
+  await writeFile(join(cniResultsDir, 'cbr0-aaaa1111-eth0'), cniResult('prod', 'db', 'aaaa1111', 'veth0000db01', '10.244.1.6'));
+  await writeFile(join(cniResultsDir, 'cbr0-bbbb2222-eth0'), cniResult('prod', 'api', 'bbbb2222', 'veth0000ap01', '10.244.1.7'));
+});
+
+afterAll(async () => {
+  execFileSync('ip', ['netns', 'delete', agentNamespace]);
+  execFileSync('ip', ['netns', 'delete', referenceNamespace]);
+  await rm(workDir, { recursive: true, force: true });
+});
+
+function seed(server: FakeApiServer): void {
+  server.create('namespaces', rawNamespace('prod', { env: 'prod' }));
+  server.create('namespaces', rawNamespace('dev'));
+  server.create('pods', rawPod('prod', 'db', { labels: { app: 'db' }, nodeName: NODE, ips: ['10.244.1.6'], ports: [{ name: 'pg', containerPort: 5432 }] }));
+  server.create('pods', rawPod('prod', 'api', { labels: { app: 'api' }, nodeName: NODE, ips: ['10.244.1.7'] }));
+  server.create('pods', rawPod('prod', 'web', { labels: { app: 'web' }, nodeName: 'node-b', ips: ['10.244.2.5'] }));
+  server.create('pods', rawPod('prod', 'web-2', { labels: { app: 'web' }, nodeName: 'node-c', ips: ['10.244.3.7'] }));
+  server.create('pods', rawPod('dev', 'tool', { nodeName: 'node-b', ips: ['10.244.2.20'] }));
+  server.create('networkpolicies', rawPolicy('prod', 'allow-db', {
+    podSelector: { matchLabels: { app: 'db' } },
+    ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 'pg' }] }],
+  }));
+  server.create('networkpolicies', rawPolicy('prod', 'api-egress', {
+    podSelector: { matchLabels: { app: 'api' } },
+    policyTypes: ['Egress'],
+    egress: [{ to: [{ podSelector: { matchLabels: { app: 'db' } } }] }],
+  }));
+}
+
+interface Running {
+  readonly server: FakeApiServer;
+  readonly agent: Agent;
+  readonly logs: Record<string, unknown>[];
+}
+
+let running: Running | undefined;
+afterEach(async () => {
+  await running?.agent.stop();
+  await running?.server.close();
+  running = undefined;
+});
+
+async function kubeconfigFor(server: FakeApiServer): Promise<string> {
+  return writeKubeconfig([{ name: 'fake', server: server.url, caCertificate: server.caCertificate, token: 'agent-token' }]);
+}
+
+async function agentOptions(server: FakeApiServer, logs: Record<string, unknown>[], resyncIntervalMs = FAST_TIMING.resyncIntervalMs): Promise<AgentOptions> {
+  return {
+    nodeName: NODE,
+    source: { kind: 'cluster', connection: { kind: 'kubeconfig', path: await kubeconfigFor(server) }, timing: { ...FAST_TIMING, resyncIntervalMs } },
+    cniResultsDir,
+    nftPath: nftInAgentNamespace,
+    debounceMs: 20,
+    maxDelayMs: 200,
+    logger: pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
+  };
+}
+
+/** A fresh kernel (an earlier run's table in it, when given), a seeded server, and the agent on both. */
+async function started(options: { earlierRun?: string; resyncIntervalMs?: number; beforeAgent?: (server: FakeApiServer) => Promise<void> } = {}): Promise<Running> {
+  nft(agentNamespace, 'flush', 'ruleset');
+  if (options.earlierRun !== undefined) execFileSync('ip', ['netns', 'exec', agentNamespace, 'nft', '-f', '-'], { input: options.earlierRun });
+  const server = await startFakeApiServer(FAST_SERVER);
+  seed(server);
+  await options.beforeAgent?.(server);
+  const logs: Record<string, unknown>[] = [];
+  const agent = await startAgent(await agentOptions(server, logs, options.resyncIntervalMs));
+  running = { server, agent, logs };
+  return running;
+}
+
+/** What compilePlan makes of the server's objects (read as the manifest loader reads them) and the CNI cache. */
+async function expectedPlan(server: FakeApiServer): Promise<Plan> {
+  const { bindings } = await readCniCache(cniResultsDir);
+  return compilePlan(buildSnapshot(expectedState(server).input), { nodeName: NODE, bindings }).plan;
+}
+
+/** Waits until the agent holds the server's plan, then checks the kernel holds exactly that plan too. */
+async function expectConverged({ server, agent }: Running, timeoutMs = 10_000): Promise<Plan> {
+  const expected = await expectedPlan(server);
+  await vi.waitFor(() => expect(agent.status()).toMatchObject({ applied: expected, exact: true }), { timeout: timeoutMs, interval: 25 });
+  nft(referenceNamespace, 'flush', 'ruleset');
+  const reference = createNftRunner({ logger: pino({ level: 'silent' }), nftPath: nftInReferenceNamespace });
+  try {
+    expect(await reference.apply(fullTransaction(expected))).toMatchObject({ ok: true });
+  } finally {
+    await reference.close();
+  }
+  expect(normalizedRuleset(agentNamespace)).toEqual(normalizedRuleset(referenceNamespace));
+  return expected;
+}
+
+const modified = (server: FakeApiServer, resource: ResourceName, namespace: string | undefined, name: string, change: (copy: ApiObject) => void) =>
+  server.update(resource, changed(server.get(resource, namespace, name)!, change));
+const spec = (object: ApiObject) => object['spec'] as Record<string, unknown>;
+const status = (object: ApiObject) => object['status'] as Record<string, unknown>;
+
+const messages = (logs: readonly Record<string, unknown>[], msg: string) => logs.filter((line) => line['msg'] === msg);
+const syncedVersions = (logs: readonly Record<string, unknown>[]) =>
+  logs.filter((line) => line['msg'] === 'rules applied' || line['msg'] === 'rules already in force').map((line) => line['resourceVersion']);
+
+async function metricValue(agent: Agent, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const values = (await agent.registry.getSingleMetric(name)?.get())?.values ?? [];
+  return values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('agent on the Kubernetes API (fake API server, real nft in a netns)', () => {
+  it('is ready only once everything is listed and the first plan applied; an earlier run\'s rules stay until then', async () => {
+    const earlierRun = 'table inet bulkhead {\n  chain junk { }\n}\n';
+    const { server, agent, logs } = await started({ earlierRun, beforeAgent: (s) => s.setDown(true, 'unavailable') });
+    await sleep(500);
+    expect(agent.status()).toMatchObject({ ready: false, readyReason: 'waiting for the initial list of namespaces, pods and NetworkPolicies', source: 'cluster', appliedTransactions: 0 });
+    expect(agent.view()).toBeUndefined();
+    expect(agentRuleset()).toMatch(/chain junk/);
+    expect(await metricValue(agent, 'bulkhead_ready')).toBe(0);
+    expect(await metricValue(agent, 'bulkhead_watch_up', { resource: 'pods' })).toBe(0);
+
+    await server.setDown(false);
+    const plan = await expectConverged(running!);
+    expect(agentRuleset()).not.toMatch(/junk/);
+    expect(agent.status()).toMatchObject({ ready: true, appliedTransactions: 1, resourceVersion: String(server.resourceVersion) });
+    expect(agent.status().readyReason).toBeUndefined();
+    expect(agent.status().lastSuccessfulSyncAt).toBeGreaterThan(Date.now() - 10_000);
+    expect(agent.view()?.plan).toEqual(plan);
+    expect(agent.view()?.snapshot.pods.map((p) => `${p.namespace}/${p.name}`)).toEqual(['dev/tool', 'prod/api', 'prod/db', 'prod/web', 'prod/web-2']);
+    expect(messages(logs, 'rules applied')).toEqual([expect.objectContaining({ replacedTables: true, resourceVersion: String(server.resourceVersion), node: NODE })]);
+    expect((await agent.dropCounts()).sort((a, b) => (a.pod < b.pod ? -1 : 1))).toEqual([
+      { namespace: 'prod', pod: 'api', direction: 'egress', packets: 0, bytes: 0 },
+      { namespace: 'prod', pod: 'db', direction: 'ingress', packets: 0, bytes: 0 },
+    ]);
+  });
+
+  it('serves every metric of the contract from one registry', async () => {
+    const { server, agent } = await started();
+    await expectConverged(running!);
+    await vi.waitFor(() => expect(server.openWatches()).toBe(3));
+    await vi.waitFor(async () => expect(await metricValue(agent, 'bulkhead_watch_up', { resource: 'networkpolicies' })).toBe(1));
+    const text = await agent.registry.metrics();
+    for (const name of [
+      'bulkhead_dropped_packets_total{namespace="prod",pod="db",direction="ingress"} 0',
+      'bulkhead_dropped_bytes_total{namespace="prod",pod="api",direction="egress"} 0',
+      'bulkhead_sync_duration_seconds_count 1',
+      'bulkhead_sync_failures_total 0',
+      'bulkhead_nft_transactions_total{result="applied"} 1',
+      'bulkhead_nft_retries_total 0',
+      'bulkhead_watch_restarts_total{resource="pods",reason="expired"} 0',
+      'bulkhead_watch_up{resource="pods"} 1',
+      'bulkhead_pods 5',
+      'bulkhead_namespaces 2',
+      'bulkhead_network_policies 2',
+      'bulkhead_local_isolated_pods{direction="ingress"} 1',
+      'bulkhead_local_isolated_pods{direction="egress"} 1',
+      'bulkhead_last_successful_sync_timestamp_seconds ',
+      `bulkhead_build_info{version="0.1.0",nodejs="${process.version}"} 1`,
+      'bulkhead_ready 1',
+    ]) {
+      expect(text).toContain(`\n${name}`);
+    }
+  });
+
+  it('converges after a watch is cut mid-stream, with changes made around the cut', async () => {
+    const { server, agent } = await started();
+    await expectConverged(running!);
+    await vi.waitFor(() => expect(server.openWatches()).toBe(3));
+    server.create('pods', rawPod('prod', 'web-3', { labels: { app: 'web' }, nodeName: 'node-b', ips: ['10.244.2.9'] }));
+    server.dropConnections();
+    server.delete('pods', 'prod', 'web-2');
+    modified(server, 'networkpolicies', 'prod', 'allow-db', (p) => {
+      spec(p)['ingress'] = [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'dev' } } }] }];
+    });
+    await expectConverged(running!);
+    expect(agentRuleset()).not.toMatch(/10\.244\.3\.7/);
+    const restarts = RESOURCES.map((resource) => metricValue(agent, 'bulkhead_watch_restarts_total', { resource, reason: 'error' }));
+    expect((await Promise.all(restarts)).reduce((a, b) => (a ?? 0) + (b ?? 0), 0)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('sees a deletion missed while disconnected when the history is gone (410 Gone, relist)', async () => {
+    const { server, agent } = await started();
+    await expectConverged(running!);
+    await server.setDown(true, 'refuse');
+    server.delete('pods', 'prod', 'web');
+    server.create('pods', rawPod('prod', 'web-4', { labels: { app: 'web' }, nodeName: 'node-c', ips: ['10.244.3.40'] }));
+    server.compact();
+    await server.setDown(false);
+    await expectConverged(running!);
+    expect(agentRuleset()).not.toMatch(/10\.244\.2\.5\b/);
+    expect(agentRuleset()).toMatch(/10\.244\.3\.40/);
+    expect(await metricValue(agent, 'bulkhead_watch_restarts_total', { resource: 'pods', reason: 'expired' })).toBe(1);
+  });
+
+  it('logs the resourceVersion bookmarks bring, without a transaction when no policy-relevant object changed', async () => {
+    const { server, agent, logs } = await started();
+    await expectConverged(running!);
+    const listedAt = server.resourceVersion;
+    // Only the pods watch sees this change, and it changes nothing policy reads; the other two learn of the new
+    // resourceVersion from bookmarks alone.
+    modified(server, 'pods', 'prod', 'web', (p) => {
+      status(p)['conditions'] = [{ type: 'Ready', status: 'False' }];
+    });
+    expect(server.resourceVersion).toBeGreaterThan(listedAt);
+    await vi.waitFor(() => expect(syncedVersions(logs)).toContain(String(server.resourceVersion)), { timeout: 5_000 });
+    expect(messages(logs, 'rules already in force').at(-1)).toMatchObject({ resourceVersion: String(server.resourceVersion) });
+    expect(agent.status()).toMatchObject({ appliedTransactions: 1, resourceVersion: String(server.resourceVersion) });
+    await expectConverged(running!);
+  });
+
+  it('takes a newer state over an out-of-date relist from a lagging cache', async () => {
+    const { server, agent } = await started({ resyncIntervalMs: 300 });
+    await expectConverged(running!);
+    server.freezeCache();
+    server.delete('pods', 'prod', 'web-2');
+    server.create('networkpolicies', rawPolicy('prod', 'deny-tool', { podSelector: { matchLabels: { app: 'api' } }, policyTypes: ['Ingress'] }));
+    await expectConverged(running!);
+    // The periodic relist asked the frozen cache for a state at least that new, got 504, and read the latest.
+    await vi.waitFor(() => expect(server.requests.some((r) => r.verb === 'list' && r.status === 504)).toBe(true), { timeout: 5_000 });
+    await vi.waitFor(async () => expect(await metricValue(agent, 'bulkhead_watch_restarts_total', { resource: 'pods', reason: 'resync' })).toBeGreaterThanOrEqual(1));
+    await sleep(400);
+    await expectConverged(running!);
+    expect(agentRuleset()).not.toMatch(/10\.244\.3\.7/);
+  });
+
+  it('keeps enforcing the last state while the API server is down, stays ready, and catches up after', async () => {
+    const { server, agent, logs } = await started();
+    const before = await expectConverged(running!);
+    const table = () => nft(agentNamespace, 'list', 'table', 'inet', 'bulkhead');
+    const enforced = table();
+    await server.setDown(true, 'unavailable');
+    server.delete('networkpolicies', 'prod', 'api-egress');
+    server.create('pods', rawPod('prod', 'web-5', { labels: { app: 'web' }, nodeName: 'node-b', ips: ['10.244.2.50'] }));
+    modified(server, 'namespaces', undefined, 'dev', (ns) => {
+      ns.metadata.labels = { ...ns.metadata.labels, team: 'tools' };
+    });
+    await vi.waitFor(async () => expect(await metricValue(agent, 'bulkhead_watch_up', { resource: 'pods' })).toBe(0), { timeout: 5_000 });
+    await sleep(500);
+    expect(table()).toBe(enforced);
+    expect(agent.status()).toMatchObject({ ready: true, applied: before });
+    expect(await metricValue(agent, 'bulkhead_ready')).toBe(1);
+    expect(messages(logs, 'lost the API server; the last known state stays in force while the watches retry')).toHaveLength(1);
+
+    await server.setDown(false);
+    await expectConverged(running!);
+    expect(agentRuleset()).toMatch(/10\.244\.2\.50/);
+    expect(agentRuleset()).not.toMatch(/chain pod_out_prod_api/);
+    await vi.waitFor(() => expect(messages(logs, 'watching the API server again; changes made meanwhile follow')).toHaveLength(1));
+    expect(await metricValue(agent, 'bulkhead_watch_up', { resource: 'pods' })).toBe(1);
+  });
+
+  it('makes an invalid policy fail closed beside valid ones, naming the object and field', async () => {
+    const { server, logs } = await started();
+    await expectConverged(running!);
+    server.create('networkpolicies', rawPolicy('prod', 'broken', {
+      podSelector: { matchLabels: { app: 'api' } },
+      ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/33' } }] }],
+    }));
+    await expectConverged(running!);
+    // api is isolated for ingress by the broken policy and allowed nothing; db's valid policy is enforced as before.
+    const chain = (name: string) => nft(agentNamespace, 'list', 'chain', 'inet', 'bulkhead', name);
+    expect(chain('pod_in_prod_api')).not.toMatch(/accept/);
+    expect(chain('pod_in_prod_api')).toMatch(/counter name "drop_in_prod_api" drop/);
+    expect(chain('pod_in_prod_db')).toMatch(/accept[\s\S]*counter name "drop_in_prod_db" drop/);
+    expect(logs).toContainEqual(expect.objectContaining({ object: 'NetworkPolicy prod/broken', errors: [expect.stringMatching(/^spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr: /)] }));
+    expect(logs).toContainEqual(expect.objectContaining({ object: 'NetworkPolicy prod/broken', field: 'spec.ingress[0].from[0].ipBlock.cidr', problem: 'invalid-policy' }));
+  });
+
+  it('runs until SIGTERM, stops watching, and leaves its rules in the kernel', async () => {
+    nft(agentNamespace, 'flush', 'ruleset');
+    const server = await startFakeApiServer(FAST_SERVER);
+    try {
+      seed(server);
+      const logs: Record<string, unknown>[] = [];
+      const agentRun = runAgent(await agentOptions(server, logs));
+      await vi.waitFor(() => expect(messages(logs, 'rules applied')).toHaveLength(1), { timeout: 10_000 });
+      const enforced = agentRuleset();
+      expect(enforced).toMatch(/chain pod_in_prod_db/);
+      process.emit('SIGTERM');
+      await agentRun;
+      expect(server.openWatches()).toBe(0);
+      expect(agentRuleset()).toBe(enforced);
+    } finally {
+      await server.close();
+    }
+  });
+});
