@@ -1,8 +1,10 @@
 // `make demo`: the seed articles' story told with real packets. A 2-node lab (network namespaces, cni0 bridges,
-// VXLAN between the nodes, an outside host), one Bulkhead agent per node, the three-tier example of examples/,
-// and the steps the seeds walk through: all open, deny-all ingress, frontend -> backend allowed, default deny
-// with DNS, namespace isolation, egress to an external IP. Each step probes the same connections for real and
-// prints what the kernel did beside what `bulkhead simulate` predicts; then the drop counters. Cleans up on exit.
+// VXLAN between the nodes, an outside host), a Kubernetes API server (the tests' fake one, reached from each node
+// at https://127.0.0.1:6443), one Bulkhead agent per node watching it, the three-tier example of examples/, and
+// the steps the seeds walk through: all open, deny-all ingress, frontend -> backend allowed, default deny with
+// DNS, namespace isolation, egress to an external IP. Each step is applied through the API server as
+// `kubectl apply --prune` would, then probes the same connections for real and prints what the kernel did beside
+// what `bulkhead simulate` predicts; then the drop counters. Cleans up on exit.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,8 +75,23 @@ function mark(result: ProbeResult): string {
   return result.outcome === result.verdictOutcome ? kernel : `${kernel}!`;
 }
 
-function printStep(index: number, title: string, results: readonly ProbeResult[], nodeOf: (key: string) => string): void {
+function printStep(
+  index: number,
+  title: string,
+  results: readonly ProbeResult[],
+  nodeOf: (key: string) => string,
+  changes: readonly string[],
+  inForceMs: number,
+  resourceVersion: number | undefined,
+): void {
   console.log(`\nStep ${index}: ${title}`);
+  const policyChanges = changes.filter((c) => c.startsWith('networkpolicy'));
+  const others = changes.length - policyChanges.length;
+  if (changes.length === 0) console.log('  applied through the API server (kubectl apply --prune): nothing to change');
+  else console.log('  applied through the API server (kubectl apply --prune):');
+  for (const change of policyChanges) console.log(`    ${change}`);
+  if (others > 0) console.log(`    ${others} namespaces and pods created or changed`);
+  console.log(`  both agents enforce resourceVersion ${resourceVersion ?? '?'} ${inForceMs} ms after the apply began; probing:`);
   for (const r of results) {
     const from = String(r.probe.from);
     const to = target(r.probe);
@@ -86,7 +103,8 @@ function printStep(index: number, title: string, results: readonly ProbeResult[]
 
 async function main(): Promise<number> {
   const started = Date.now();
-  console.log('Bulkhead demo: building a 2-node lab (network namespaces, cni0 bridges, VXLAN, an outside host) ...');
+  console.log('Bulkhead demo: building a 2-node lab (network namespaces, cni0 bridges, VXLAN, an outside host),');
+  console.log('an API server, and one agent per node watching it ...');
   let cluster: Cluster | undefined;
   const stop = async () => {
     await cluster?.stop();
@@ -96,15 +114,18 @@ async function main(): Promise<number> {
     process.once(signal, () => void stop().then(() => process.exit(130)));
   }
   try {
-    cluster = await startCluster({ nodes: 2 });
+    cluster = await startCluster({ nodes: 2, source: 'api' });
+    console.log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: agents in force at resourceVersion ${cluster.api?.server.resourceVersion ?? '?'}`);
     const summary: string[][] = PROBES.map((p) => [connectionName(p)]);
     let disagreements = 0;
     for (const [i, step] of STEPS.entries()) {
       const scenario = await threeTierScenario(stepPolicies(step.dirs));
-      await cluster.apply(scenario);
+      const applyStarted = Date.now();
+      const report = await cluster.apply(scenario);
+      const inForceMs = Date.now() - applyStarted;
       const results = await cluster.probe(PROBES);
       const nodes = new Map(scenario.pods.map((p) => [`${p.namespace}/${p.name}`, p.node]));
-      printStep(i, step.title, results, (key) => nodes.get(key) ?? '?');
+      printStep(i, step.title, results, (key) => nodes.get(key) ?? '?', report.changes, inForceMs, cluster.api?.server.resourceVersion);
       const drops = (await cluster.dropCounters()).filter((c) => c.packets > 0);
       const counted = drops.map((c) => `${c.namespace}/${c.pod} ${c.direction} ${c.packets} (${c.node})`).join(', ');
       console.log(`  drop counters: ${counted || 'none'}`);
