@@ -10,6 +10,8 @@ export {
   createNftRunner,
   DEFAULT_NFT_TIMEOUT_MS,
   DEFAULT_RETRY,
+  INTERACTIVE_MAX_BYTES,
+  type NftSessionMode,
   type NftFailure,
   type NftRunner,
   type NftRunnerOptions,

@@ -36,3 +36,84 @@ export function execNft(nftPath: string, args: readonly string[], timeoutMs: num
     });
   });
 }
+
+/**
+ * A line that always answers on stdout, whatever the ruleset holds: a listing of the table names, one JSON
+ * line. nft -i says nothing after a command that succeeds, so this line after each transaction marks where its
+ * answer ends: anything before it is the transaction's error output.
+ */
+const SENTINEL_COMMAND = '{"nftables":[{"list":{"tables":null}}]}';
+const SENTINEL_ANSWER = '{"nftables": [{"metainfo"';
+
+/** One long-lived `nft -j -i`, fed one transaction per line. */
+export interface InteractiveNft {
+  /** Runs one line (a JSON transaction); its exit is 0 with no output, or 1 with what nft said. */
+  run(line: string, timeoutMs: number): Promise<NftExit>;
+  /** Whether the process still runs (it may have died, or been killed after a timeout). */
+  alive(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `nft -j -i` with stderr joined to stdout (through `sh`, so the order of error and sentinel lines holds)
+ * and HOME in `homeDir`, where nft writes its line history at exit. Lines must not hold a newline.
+ */
+export function startInteractiveNft(nftPath: string, homeDir: string): InteractiveNft {
+  const child = spawn('sh', ['-c', 'exec "$0" -j -i 2>&1', nftPath], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+    env: { ...process.env, HOME: homeDir },
+  });
+  let exited = false;
+  let output = '';
+  let waiting: { resolve: (exit: NftExit) => void; timer: NodeJS.Timeout } | undefined;
+
+  const finish = (exit: NftExit) => {
+    const current = waiting;
+    waiting = undefined;
+    if (!current) return;
+    clearTimeout(current.timer);
+    current.resolve(exit);
+  };
+  const dead = (reason: string) => {
+    exited = true;
+    finish({ code: null, stdout: '', stderr: `${output}${reason}` });
+  };
+
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    output += chunk;
+    const end = output.indexOf(`${SENTINEL_ANSWER}`);
+    if (end < 0 || output.indexOf('\n', end) < 0) return;
+    const said = output.slice(0, end);
+    output = output.slice(output.indexOf('\n', end) + 1);
+    finish(said.trim() === '' ? { code: 0, stdout: '', stderr: '' } : { code: 1, stdout: '', stderr: said });
+  });
+  child.stdin.on('error', () => undefined);
+  child.on('error', (error) => dead(`cannot run ${nftPath}: ${error.message}`));
+  child.on('close', (code, signal) => dead(`${nftPath} -i ended (${signal ?? `exit ${code}`})`));
+
+  return {
+    run: (line, timeoutMs) =>
+      new Promise((resolve) => {
+        if (exited) {
+          resolve({ code: null, stdout: '', stderr: `${nftPath} -i is not running` });
+          return;
+        }
+        if (waiting) throw new Error('interactive nft: one line at a time');
+        output = '';
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          dead(`${nftPath} -i killed after ${timeoutMs} ms without an answer`);
+        }, timeoutMs);
+        waiting = { resolve, timer };
+        child.stdin.write(`${line}\n${SENTINEL_COMMAND}\n`);
+      }),
+    alive: () => !exited,
+    close: async () => {
+      if (exited) return;
+      const closed = new Promise((resolve) => child.once('close', resolve));
+      child.stdin.end();
+      await closed;
+    },
+  };
+}

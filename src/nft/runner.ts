@@ -1,12 +1,16 @@
-// The one nft runner: a transaction in, `nft -j -f FILE` run, retried with backoff, the outcome out.
+// The one nft runner: a transaction in, nft run, retried with backoff, the outcome out.
 //
-// Why a file per transaction and not one long-lived `nft -j -i`: measured on this VM (nft 1.0.6, kernel 6.18),
-// interactive mode costs ~0.5 ms a small change against ~5 ms (add) / ~20 ms (delete) for a spawn, but it reads
-// its input one byte per read(2) (libedit), which makes a 20k-element full plan 6x slower (374 ms vs 62 ms); it
-// reports neither exit status nor any delimiter per line (success is silence, so every line needs a sentinel
-// and stderr merged into stdout to keep the order); and it keeps every line in its history, written to
-// $HOME/.nft.history at exit. Spawning keeps each transaction's result exact (its own exit status and stderr);
-// the agent debounces changes, so the spawn cost is paid at most once per debounce window.
+// Two ways to hand nft a transaction, one runner. Small transactions (a change: a few elements, a chain) go to
+// one long-lived `nft -j -i`, one line each: measured on this VM (nft 1.0.6, kernel 6.18) that costs ~0.5 ms
+// against ~5 ms (add) to ~20 ms (delete) for a spawn, and spawning is slower still on a loaded node. Large ones
+// (a full plan) go to `nft -j -f FILE`, because interactive nft reads its input one byte per read(2) (libedit):
+// a 20k-element plan took 374 ms that way against 62 ms from a file. Interactive nft reports neither exit status
+// nor any end of answer (success is silence), so each line is followed by a sentinel command that always
+// answers (process.ts), and stderr is joined to stdout to keep the order; it keeps every line in its history,
+// so it runs with HOME in the runner's temporary directory and is restarted after INTERACTIVE_RECYCLE_BYTES.
+// Dry runs that locate a failing command (rare) always use files. Given another binary than `nft` on PATH (the
+// nftPath option or $BULKHEAD_NFT: wrappers that enter a namespace, inject faults or trace), every transaction is
+// a run of its own by default, as such wrappers see and count runs.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +23,7 @@ import { commandTarget, describeTarget, type NftCommandTarget } from './describe
 import { parseNftErrors } from './errors.js';
 import { type FailureLocation, locateFailure } from './locate.js';
 import { createNftMetrics, type NftMetrics } from './metrics.js';
-import { execNft, resolveNftPath } from './process.js';
+import { execNft, type InteractiveNft, type NftExit, resolveNftPath, startInteractiveNft } from './process.js';
 
 export interface RetryPolicy extends BackoffPolicy {
   /** Runs of one transaction before giving up on it, the first included. */
@@ -31,6 +35,14 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, initialDelayMs: 100,
 /** A stuck nft (the kernel's nftables mutex held elsewhere) must not stall the agent forever. */
 export const DEFAULT_NFT_TIMEOUT_MS = 60_000;
 
+/** Transactions up to this size (JSON bytes) go to the interactive nft; larger ones to a file. */
+export const INTERACTIVE_MAX_BYTES = 64 * 1024;
+/** The interactive nft is restarted once it has read this much, so its line history stays small. */
+const INTERACTIVE_RECYCLE_BYTES = 16 * 1024 * 1024;
+
+/** `interactive`: small transactions through one long-lived `nft -j -i`; `per-transaction`: one run each. */
+export type NftSessionMode = 'interactive' | 'per-transaction';
+
 export interface NftRunnerOptions {
   readonly logger: Logger;
   /** Default: $BULKHEAD_NFT, else `nft` on PATH. */
@@ -41,6 +53,8 @@ export interface NftRunnerOptions {
   readonly timeoutMs?: number;
   /** Jitter source, [0, 1). */
   readonly random?: () => number;
+  /** Default: interactive with `nft` on PATH, per-transaction with nftPath or $BULKHEAD_NFT (a wrapper). */
+  readonly mode?: NftSessionMode;
 }
 
 export interface NftFailure {
@@ -64,7 +78,7 @@ export interface NftRunner {
   apply(transaction: NftTransaction): Promise<ApplyOutcome>;
   /** Named counters of a table. Off the hot path: for metrics scrapes only. */
   readCounters(table: { readonly family: string; readonly name: string }): Promise<CounterReading[]>;
-  /** Removes the runner's temporary files. Leaves the ruleset alone. */
+  /** Ends the interactive nft and removes the runner's temporary files. Leaves the ruleset alone. */
   close(): Promise<void>;
 }
 
@@ -79,7 +93,26 @@ export function createNftRunner(options: NftRunnerOptions): NftRunner {
   // Transactions are applied one at a time, in call order: each is diffed against the one before.
   let queue: Promise<unknown> = Promise.resolve();
 
+  const mode = options.mode ?? (options.nftPath === undefined && process.env['BULKHEAD_NFT'] === undefined ? 'interactive' : 'per-transaction');
+  let session: { readonly nft: InteractiveNft; sent: number } | undefined;
+
   const directory = () => (workDir ??= mkdtemp(join(tmpdir(), 'bulkhead-nft-')));
+
+  const runInteractive = async (line: string): Promise<NftExit> => {
+    if (session && (!session.nft.alive() || session.sent > INTERACTIVE_RECYCLE_BYTES)) {
+      await session.nft.close();
+      session = undefined;
+    }
+    session ??= { nft: startInteractiveNft(nftPath, await directory()), sent: 0 };
+    session.sent += line.length;
+    return session.nft.run(line, timeoutMs);
+  };
+
+  const runTransaction = (transaction: NftTransaction): Promise<NftExit> => {
+    const line = JSON.stringify(transaction);
+    if (mode === 'interactive' && line.length <= INTERACTIVE_MAX_BYTES) return runInteractive(line);
+    return runFile('transaction.json', transaction, false);
+  };
 
   const runFile = async (name: string, transaction: NftTransaction, dryRun: boolean) => {
     const file = join(await directory(), name);
@@ -102,7 +135,7 @@ export function createNftRunner(options: NftRunnerOptions): NftRunner {
     const stopTimer = metrics.transactionSeconds.startTimer();
     for (let attempt = 1; ; attempt++) {
       if (attempt > 1) metrics.retries.inc();
-      const exit = await runFile('transaction.json', transaction, false);
+      const exit = await runTransaction(transaction);
       if (exit.code === 0) {
         metrics.transactions.inc({ result: 'applied' });
         stopTimer();
@@ -148,6 +181,8 @@ export function createNftRunner(options: NftRunnerOptions): NftRunner {
     },
     close: async () => {
       await queue;
+      await session?.nft.close();
+      session = undefined;
       if (workDir) await rm(await workDir, { recursive: true, force: true });
       workDir = undefined;
     },

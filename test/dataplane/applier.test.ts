@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runAgent, startAgent } from '../../src/agent/index.js';
 import { compilePlan, diffPlans, fullTransaction, type NftCommand, type NftTransaction } from '../../src/compile/index.js';
-import { createNftRunner, type NftRunner } from '../../src/nft/index.js';
+import { createNftRunner, INTERACTIVE_MAX_BYTES, type NftRunner } from '../../src/nft/index.js';
 import type { Snapshot } from '../../src/snapshot/snapshot.js';
 import { pod, podPeer, policy, rule, selector, snapshotOf } from '../support/builders.js';
 
@@ -91,13 +91,13 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-describe('nft runner (real nft in a throwaway netns)', () => {
+describe.each(['interactive', 'per-transaction'] as const)('nft runner (real nft in a throwaway netns), %s', (mode) => {
   let runner: NftRunner;
   let registry: Registry;
   beforeEach(async () => {
     nftInNamespace('flush', 'ruleset');
     registry = new Registry();
-    runner = createNftRunner({ logger: silent, nftPath: inNamespace, registry, retry: fastRetry });
+    runner = createNftRunner({ logger: silent, nftPath: inNamespace, registry, retry: fastRetry, mode });
     return () => runner.close();
   });
 
@@ -207,6 +207,77 @@ describe('nft runner (real nft in a throwaway netns)', () => {
       { name: 'drop_out_prod_web', packets: 0, bytes: 0 },
     ]);
     await expect(runner.readCounters({ family: 'inet', name: 'absent' })).rejects.toThrow(/cannot list counters of table inet absent/);
+  });
+});
+
+describe('nft runner, interactive session', () => {
+  /** A wrapper that records each run (its pid, HOME and arguments), then is nft in the namespace. */
+  async function recordingNft(): Promise<{ path: string; runs: () => Promise<{ pid: number; home: string; args: string }[]> }> {
+    const dir = await mkdtemp(join(workDir, 'recording-'));
+    const path = join(dir, 'nft');
+    const log = join(dir, 'runs');
+    await writeFile(log, '');
+    // `ip netns exec` execs nft in place: the pid recorded is nft's own.
+    await writeFile(path, `#!/bin/sh\necho "$$ $HOME $*" >> ${log}\nexec ip netns exec ${namespace} nft "$@"\n`);
+    await chmod(path, 0o755);
+    const runs = async () =>
+      (await readFile(log, 'utf8'))
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => {
+          const [pid, home, ...args] = line.split(' ');
+          return { pid: Number(pid), home: home!, args: args.join(' ') };
+        });
+    return { path, runs };
+  }
+
+  const element = (ip: string): NftTransaction => ({ nftables: [{ add: { element: { ...T, name: 'peers_1', elem: [ip] } } }] });
+
+  it('sends small transactions to one nft -j -i with its own HOME, large ones to a file, and restarts it when it dies', async () => {
+    nftInNamespace('flush', 'ruleset');
+    const recording = await recordingNft();
+    const runner = createNftRunner({ logger: silent, nftPath: recording.path, retry: fastRetry, mode: 'interactive' });
+    try {
+      expect(await runner.apply(baseTransaction)).toEqual({ ok: true, attempts: 1 });
+      expect(await runner.apply(element('10.244.9.1'))).toEqual({ ok: true, attempts: 1 });
+      expect(await runner.apply(element('10.244.9.2'))).toEqual({ ok: true, attempts: 1 });
+      const many = Array.from({ length: 6_000 }, (_, i) => `10.245.${i >> 8}.${i & 255}`);
+      const large: NftTransaction = { nftables: [{ add: { element: { ...T, name: 'peers_1', elem: many } } }] };
+      expect(JSON.stringify(large).length).toBeGreaterThan(INTERACTIVE_MAX_BYTES);
+      expect(await runner.apply(large)).toEqual({ ok: true, attempts: 1 });
+      let runs = await recording.runs();
+      expect(runs.map((r) => r.args.replace(/\/\S+\.json$/, '/FILE'))).toEqual(['-j -i', '-j -f /FILE']);
+      expect(runs[0]!.home).not.toBe(process.env['HOME']);
+      expect(listRuleset()).toMatch(/10\.244\.9\.1, 10\.244\.9\.2/);
+
+      process.kill(runs[0]!.pid, 'SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await runner.apply(element('10.244.9.3'))).toEqual({ ok: true, attempts: 1 });
+      runs = await recording.runs();
+      expect(runs.map((r) => r.args)).toEqual(['-j -i', expect.stringMatching(/^-j -f /), '-j -i']);
+      expect(listRuleset()).toMatch(/10\.244\.9\.3/);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('tells a failing transaction from the next one: the failure is located, the next line applies', async () => {
+    nftInNamespace('flush', 'ruleset');
+    const runner = createNftRunner({ logger: silent, nftPath: inNamespace, retry: fastRetry, mode: 'interactive' });
+    try {
+      await runner.apply(baseTransaction);
+      const before = listTable();
+      const failing: NftTransaction = {
+        nftables: [{ add: { element: { ...T, name: 'peers_1', elem: ['10.244.9.9'] } } }, { add: { element: { ...T, name: 'absent', elem: ['10.244.9.9'] } } }],
+      };
+      const outcome = await runner.apply(failing);
+      expect(outcome).toMatchObject({ ok: false, attempts: 1, failure: { location: { kind: 'command', index: 1 }, failedCommand: { kind: 'element', name: 'absent' } } });
+      expect(listTable()).toBe(before);
+      expect(await runner.apply(element('10.244.9.4'))).toEqual({ ok: true, attempts: 1 });
+      expect(listRuleset()).toMatch(/10\.244\.9\.4/);
+    } finally {
+      await runner.close();
+    }
   });
 });
 
