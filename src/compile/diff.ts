@@ -67,7 +67,7 @@ function tableChanges(applied: TablePlan, desired: TablePlan): NftCommand[] {
     if (!before) {
       create.push({ add: chainObject(desired, chain) });
       rewrite.push(...ruleAdds(desired, chain));
-    } else if (JSON.stringify(before.rules) !== JSON.stringify(chain.rules)) {
+    } else if (before !== chain && JSON.stringify(before.rules) !== JSON.stringify(chain.rules)) {
       rewrite.push({ flush: chainObject(desired, { name: chain.name, rules: [] }) }, ...ruleAdds(desired, chain));
     }
   }
@@ -77,6 +77,8 @@ function tableChanges(applied: TablePlan, desired: TablePlan): NftCommand[] {
       create.push({ add: setObject(desired, set) });
       continue;
     }
+    // The compiler hands back a set it did not touch as the same object: nothing to compare.
+    if (before === set) continue;
     const change = elementChange(before, set);
     if (change.flush) elementDeletes.push({ flush: setReference(desired, set) });
     if (change.deletes.length > 0) elementDeletes.push({ delete: elementObject(desired, set, change.deletes) });
@@ -152,7 +154,7 @@ function sameShape(applied: TablePlan, desired: TablePlan): boolean {
   });
   const setsSame = desired.sets.every((set) => {
     const before = appliedSets.get(set.name);
-    return !before || definition(before) === definition(set);
+    return !before || before === set || definition(before) === definition(set);
   });
   return hooksSame && setsSame;
 }

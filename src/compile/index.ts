@@ -1,5 +1,5 @@
 // The compiler: snapshot + node -> desired nftables plan (data); two plans -> the smallest nft transaction.
-export { compilePlan, type CompileOptions, type CompileResult } from './compile.js';
+export { compilePlan, createCompiler, type CompileOptions, type CompileResult, type Compiler } from './compile.js';
 export { diffPlans, fullTransaction } from './diff.js';
 export type { PodBinding, PodRef } from './binding-table.js';
 export type { CompileProblem } from './problems.js';

@@ -1,10 +1,11 @@
-import { DIRECTIONS, type Direction, type Pod, podKey } from '../model/types.js';
+import { DIRECTIONS, type Direction, type NetworkPolicy, type Pod, podKey } from '../model/types.js';
 import { isolatingPolicies } from '../policy/index.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { dropCounterName, podChainName } from './names.js';
 import { type Expression, type SetElement, type Statement, accept, address, match, setRef } from './nft-json.js';
 import { type ChainPlan, type CounterOwner, POLICY_TABLE, type SetPlan, type TablePlan, byName, setPlan } from './plan.js';
-import { podChain } from './pod-chain.js';
+import type { CachedSet } from './cached-set.js';
+import { type PodChain, podChain } from './pod-chain.js';
 import type { CompileProblem } from './problems.js';
 import { addressType, addressesOf, createSetCatalog } from './set-catalog.js';
 import { UNKNOWN_LOCAL_PODS_COUNTER, type UnknownLocalPodsGuard } from './unknown-local-pods.js';
@@ -25,6 +26,27 @@ const DISPATCH: Readonly<Record<Direction, { chain: string; side: 'saddr' | 'dad
   ingress: { chain: 'ingress', side: 'daddr', map: (family) => `ingress_pods${family}`, prio: INGRESS_PRIORITY },
 };
 
+/** A pod chain kept from an earlier compile: valid while the pod and its isolating policies are the same objects. */
+interface CachedChain {
+  readonly policies: readonly NetworkPolicy[];
+  readonly compiled: PodChain;
+  /** The shared sets its rules reference. */
+  readonly sets: readonly string[];
+}
+
+/**
+ * What one compile leaves for the next (compiler.ts): shared sets (patched by the caller for the pods that
+ * changed) and pod chains. Both are keyed by what defines them, so a stale entry is never used, only unused.
+ */
+export interface PolicyTableMemo {
+  readonly sets: Map<string, CachedSet>;
+  readonly chains: WeakMap<Pod, Partial<Record<Direction, CachedChain>>>;
+}
+
+export function emptyPolicyTableMemo(): PolicyTableMemo {
+  return { sets: new Map(), chains: new WeakMap() };
+}
+
 export interface PolicyTable {
   readonly table: TablePlan;
   readonly counters: Readonly<Record<string, CounterOwner>>;
@@ -35,8 +57,14 @@ export interface PolicyTable {
  * Table `inet bulkhead`: the two base chains, a verdict map per direction and family from a local isolated pod's
  * address to its chain, the pod chains with their drop counters, and the shared peer sets those chains use.
  */
-export function policyTable(snapshot: Snapshot, localPods: readonly Pod[], guard?: UnknownLocalPodsGuard): PolicyTable {
-  const catalog = createSetCatalog(snapshot);
+export function policyTable(
+  snapshot: Snapshot,
+  localPods: readonly Pod[],
+  memo: PolicyTableMemo,
+  guard?: UnknownLocalPodsGuard,
+): PolicyTable {
+  const catalog = createSetCatalog(snapshot, memo.sets);
+  const referencedSets = new Set<string>();
   const chains: ChainPlan[] = [];
   const maps: SetPlan[] = [];
   const counters: Record<string, CounterOwner> = {};
@@ -49,7 +77,17 @@ export function policyTable(snapshot: Snapshot, localPods: readonly Pod[], guard
     for (const pod of localPods) {
       const policies = isolatingPolicies(snapshot, pod, direction);
       if (policies.length === 0) continue;
-      const compiled = podChain(catalog, pod, direction, policies);
+      const kept = memo.chains.get(pod)?.[direction];
+      let compiled: PodChain;
+      if (kept && sameObjects(kept.policies, policies) && kept.sets.every((name) => memo.sets.has(name))) {
+        compiled = kept.compiled;
+        kept.sets.forEach((name) => referencedSets.add(name));
+      } else {
+        compiled = podChain(catalog, pod, direction, policies);
+        const sets = setReferences(compiled.chain);
+        sets.forEach((name) => referencedSets.add(name));
+        memo.chains.set(pod, { ...memo.chains.get(pod), [direction]: { policies, compiled, sets } });
+      }
       chains.push(compiled.chain);
       problems.push(...compiled.problems);
       counters[dropCounterName(pod, direction)] = { namespace: pod.namespace, pod: pod.name, direction };
@@ -85,12 +123,43 @@ export function policyTable(snapshot: Snapshot, localPods: readonly Pod[], guard
     table: {
       ...POLICY_TABLE,
       counters: [...Object.keys(sortedCounters), ...(guard ? [UNKNOWN_LOCAL_PODS_COUNTER] : [])].sort(),
-      sets: [...maps, ...catalog.sets(), ...(guard?.sets ?? [])].sort(byName),
+      sets: [...maps, ...sharedSets(memo.sets, referencedSets), ...(guard?.sets ?? [])].sort(byName),
       chains: chains.sort(byName),
     },
     counters: sortedCounters,
     problems,
   };
+}
+
+/** The sets in use, in the plan; the others leave the memo, so the next compile neither patches nor lists them. */
+function sharedSets(cache: Map<string, CachedSet>, referenced: ReadonlySet<string>): SetPlan[] {
+  for (const name of [...cache.keys()]) {
+    if (!referenced.has(name)) cache.delete(name);
+  }
+  return [...referenced].map((name) => {
+    const set = cache.get(name);
+    if (!set) throw new Error(`compiler: chain references set ${name}, which was never built`);
+    return set.plan;
+  });
+}
+
+function setReferences(chain: ChainPlan): string[] {
+  const names = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (typeof value === 'string') {
+      if (value.startsWith('@')) names.add(value.slice(1));
+    } else if (Array.isArray(value)) {
+      value.forEach(visit);
+    } else if (typeof value === 'object' && value !== null) {
+      Object.values(value).forEach(visit);
+    }
+  };
+  chain.rules.forEach((rule) => rule.expr.forEach(visit));
+  return [...names];
+}
+
+function sameObjects<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
 }
 
 function vmap(key: Expression, map: string): Statement {

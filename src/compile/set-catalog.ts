@@ -1,9 +1,10 @@
 import type { IPBlock, LabelSelector, NetworkPolicy, Peer, Pod, Protocol } from '../model/types.js';
-import { type AddressRange, ipBlockContains, podsMatchingPeer, resolvePolicyPort } from '../policy/index.js';
+import { type AddressRange, ipBlockContains, podPeerMatches, podsMatchingPeer, resolvePolicyPort } from '../policy/index.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
+import { type CachedSet, type Contribution, cachedSet } from './cached-set.js';
 import { sharedSetName } from './names.js';
-import type { Expression, SetElement } from './nft-json.js';
-import { type SetPlan, byName, setPlan } from './plan.js';
+import type { Expression } from './nft-json.js';
+import type { SetPlan } from './plan.js';
 
 /** A set of addresses of one family (alone, or first in a concatenation). */
 export interface FamilySet {
@@ -24,9 +25,10 @@ export type NamedPortTarget =
   | { readonly kind: 'any' };
 
 /**
- * The shared sets of one compilation. A set is named by a hash of what defines its content (a peer's selectors,
- * an ipBlock's addresses, named ports and their target), never by the policy or rule that asked for it, so every
- * rule with the same peer shares one set, and pods coming and going change elements, never chains.
+ * The shared sets of one compilation, drawn from (and added to) the sets kept from the compiles before. A set is
+ * named by a hash of what defines its content (a peer's selectors, an ipBlock's addresses, named ports and their
+ * target), never by the policy or rule that asked for it, so every rule with the same peer shares one set, and
+ * pods coming and going change elements, never chains.
  */
 export interface SetCatalog {
   /** Twin sets (IPv4, IPv6) of the peer's pod addresses, both always present so any pod can join later. */
@@ -38,12 +40,13 @@ export interface SetCatalog {
    * it declares: twins, or only the family of an ipBlock target.
    */
   namedPorts(target: NamedPortTarget, ports: readonly NamedPort[]): FamilySet[];
-  /** Every set asked for so far, sorted by name. */
-  sets(): SetPlan[];
 }
 
-export function createSetCatalog(snapshot: Snapshot): SetCatalog {
-  const sets = new Map<string, SetPlan>();
+/**
+ * `cache` holds the sets of earlier compiles, already patched for the pods that changed since (cached-set.ts);
+ * a set asked for and not there is built from the snapshot's indexes and kept.
+ */
+export function createSetCatalog(snapshot: Snapshot, cache: Map<string, CachedSet>): SetCatalog {
   const peerPods = new Map<string, readonly Pod[]>();
   let podsDeclaringPorts: Map<string, Pod[]> | undefined;
 
@@ -80,27 +83,35 @@ export function createSetCatalog(snapshot: Snapshot): SetCatalog {
     key: string,
     families: readonly (4 | 6)[],
     type: (family: 4 | 6) => SetPlan['type'],
-    elements: (family: 4 | 6) => SetElement[],
+    members: () => readonly Pod[],
+    contribution: (family: 4 | 6) => Contribution,
   ): FamilySet[] =>
     families.map((family) => {
       const name = sharedSetName(kind, family, key);
-      if (!sets.has(name)) sets.set(name, setPlan({ name, type: type(family), interval: false }, elements(family)));
+      if (!cache.has(name)) {
+        const contribute = contribution(family);
+        cache.set(name, cachedSet({ name, type: type(family), interval: false }, members().flatMap((pod) => contribute(snapshot, pod)), contribute));
+      }
       return { family, name };
     });
 
   return {
     podPeer(policy, peer) {
-      return familySets('peer', podPeerKey(policy, peer), [4, 6], addressType, (family) =>
-        matchingPods(policy, peer).flatMap((pod) => addressesOf(pod, family)),
+      return familySets(
+        'peer',
+        podPeerKey(policy, peer),
+        [4, 6],
+        addressType,
+        () => matchingPods(policy, peer),
+        // Only the policy's namespace and the peer's selectors decide membership: the set's key.
+        (family) => (at, pod) => (podPeerMatches(at, policy, peer, pod) ? addressesOf(pod, family) : []),
       );
     },
 
     addressRanges(ranges, family) {
       const key = JSON.stringify(ranges);
       const name = sharedSetName('cidr', family, key);
-      if (!sets.has(name)) {
-        sets.set(name, setPlan({ name, type: addressType(family), interval: true }, ranges.map(rangeElement)));
-      }
+      if (!cache.has(name)) cache.set(name, cachedSet({ name, type: addressType(family), interval: true }, ranges.map(rangeElement)));
       return name;
     },
 
@@ -109,13 +120,27 @@ export function createSetCatalog(snapshot: Snapshot): SetCatalog {
         namedPortKey(a) < namedPortKey(b) ? -1 : 1,
       );
       const key = JSON.stringify({ target: targetKey(target), ports: sortedPorts.map(namedPortKey) });
-      const destinations = (port: NamedPort): readonly Pod[] => {
+      const families = target.kind === 'ipBlock' ? [...new Set(target.ranges.map((r) => r.family))] : ([4, 6] as const);
+      const members = (): readonly Pod[] => {
         switch (target.kind) {
           case 'pods':
             return matchingPods(target.policy, target.peer);
           case 'ipBlock':
           case 'any':
-            return podsDeclaring(port);
+            return [...new Set(sortedPorts.flatMap(podsDeclaring))];
+          default: {
+            const unreachable: never = target;
+            return unreachable;
+          }
+        }
+      };
+      const isDestination = (at: Snapshot, pod: Pod): boolean => {
+        switch (target.kind) {
+          case 'pods':
+            return podPeerMatches(at, target.policy, target.peer, pod);
+          case 'ipBlock':
+          case 'any':
+            return true;
           default: {
             const unreachable: never = target;
             return unreachable;
@@ -123,22 +148,23 @@ export function createSetCatalog(snapshot: Snapshot): SetCatalog {
         }
       };
       const admits = (ip: string): boolean => target.kind !== 'ipBlock' || ipBlockContains(target.block, ip);
-      const families = target.kind === 'ipBlock' ? [...new Set(target.ranges.map((r) => r.family))] : ([4, 6] as const);
-      return familySets('nport', key, families, (family) => [addressType(family), 'inet_proto', 'inet_service'], (family) =>
-        sortedPorts.flatMap((port) =>
-          destinations(port).flatMap((pod) => {
+      return familySets(
+        'nport',
+        key,
+        families,
+        (family) => [addressType(family), 'inet_proto', 'inet_service'],
+        members,
+        (family) => (at, pod) => {
+          if (!isDestination(at, pod)) return [];
+          return sortedPorts.flatMap((port) => {
             const resolution = resolvePolicyPort({ protocol: port.protocol, port: port.name }, pod);
             if (resolution.kind !== 'range') return [];
             return addressesOf(pod, family)
               .filter(admits)
               .map((ip): Expression => ({ concat: [ip, protocolName(port.protocol), resolution.range.first] }));
-          }),
-        ),
+          });
+        },
       );
-    },
-
-    sets() {
-      return [...sets.values()].sort(byName);
     },
   };
 }

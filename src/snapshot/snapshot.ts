@@ -36,49 +36,70 @@ export function canonicalIP(ip: string): string {
   return ipaddr.process(ip).toString();
 }
 
+/**
+ * Indexes are built on first use, not up front: a sync after one change asks a few of them for a few keys
+ * (an incremental compile needs the namespaces and the policies of a namespace, not every pod by IP), and
+ * building all of them at 10,000 pods cost more than the compile of the change.
+ */
 export function buildSnapshot(input: SnapshotInput): Snapshot {
-  const namespaces = new Map<string, Namespace>();
+  const given = new Map<string, Namespace>();
   for (const ns of input.namespaces) {
-    namespaces.set(ns.name, { ...ns, labels: { ...ns.labels, [METADATA_NAME_LABEL]: ns.name } });
+    given.set(ns.name, { ...ns, labels: { ...ns.labels, [METADATA_NAME_LABEL]: ns.name } });
   }
-  const ensureNamespace = (name: string) => {
-    if (!namespaces.has(name)) namespaces.set(name, implicitNamespace(name));
-  };
 
-  const podsByNamespace = new Map<string, Pod[]>();
-  const podsByKey = new Map<string, Pod>();
-  const podsByIP = new Map<string, Pod>();
-  for (const pod of input.pods) {
-    ensureNamespace(pod.namespace);
-    podsByKey.set(podKey(pod), pod);
-    pushTo(podsByNamespace, pod.namespace, pod);
-    if (pod.hostNetwork) continue;
+  const namespaces = lazy(() => {
+    const all = new Map(given);
+    const ensure = (name: string) => {
+      if (!all.has(name)) all.set(name, implicitNamespace(name));
+    };
+    for (const pod of input.pods) ensure(pod.namespace);
+    for (const policy of input.policies) ensure(policy.namespace);
+    return all;
+  });
+  const podsByNamespace = lazy(() => {
+    const index = new Map<string, Pod[]>();
+    for (const pod of input.pods) pushTo(index, pod.namespace, pod);
+    return index;
+  });
+  const podsByKey = lazy(() => new Map(input.pods.map((pod) => [podKey(pod), pod])));
+  const podsByIP = lazy(() => {
+    const index = new Map<string, Pod>();
     // The model keeps pod IPs canonical, so building needs no parsing; lookups canonicalize their input.
-    for (const ip of pod.ips) podsByIP.set(ip, pod);
-  }
-
-  const policiesByNamespace = new Map<string, NetworkPolicy[]>();
-  for (const policy of input.policies) {
-    ensureNamespace(policy.namespace);
-    pushTo(policiesByNamespace, policy.namespace, policy);
-  }
+    for (const pod of input.pods) {
+      if (pod.hostNetwork) continue;
+      for (const ip of pod.ips) index.set(ip, pod);
+    }
+    return index;
+  });
+  const policiesByNamespace = lazy(() => {
+    const index = new Map<string, NetworkPolicy[]>();
+    for (const policy of input.policies) pushTo(index, policy.namespace, policy);
+    return index;
+  });
 
   return {
     pods: input.pods,
     policies: input.policies,
-    namespaces,
-    namespace: (name) => namespaces.get(name) ?? implicitNamespace(name),
-    podsInNamespace: (name) => podsByNamespace.get(name) ?? [],
-    policiesInNamespace: (name) => policiesByNamespace.get(name) ?? [],
-    pod: (key) => podsByKey.get(key),
+    get namespaces() {
+      return namespaces();
+    },
+    namespace: (name) => given.get(name) ?? namespaces().get(name) ?? implicitNamespace(name),
+    podsInNamespace: (name) => podsByNamespace().get(name) ?? [],
+    policiesInNamespace: (name) => policiesByNamespace().get(name) ?? [],
+    pod: (key) => podsByKey().get(key),
     podByIP: (ip) => {
       try {
-        return podsByIP.get(canonicalIP(ip));
+        return podsByIP().get(canonicalIP(ip));
       } catch {
         return undefined;
       }
     },
   };
+}
+
+function lazy<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= build());
 }
 
 function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -1,0 +1,93 @@
+import type { Pod } from '../model/types.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
+import type { SetElement } from './nft-json.js';
+import { type SetPlan, elementKey } from './plan.js';
+
+/** The elements one pod puts in a set (none when it is no member): what a pod change adds and takes away. */
+export type Contribution = (snapshot: Snapshot, pod: Pod) => readonly SetElement[];
+
+/**
+ * A set kept from one compile to the next. Sets whose elements come from pods carry their contribution, so a
+ * pod change patches them (its old elements out, its new ones in) instead of rebuilding them from every pod.
+ * `extra` counts the contributions of a key beyond the first (two hostNetwork pods of a node declaring the same
+ * named port give one element twice), so the element leaves only with its last contributor.
+ */
+export interface CachedSet {
+  readonly plan: SetPlan;
+  readonly contribution?: Contribution;
+  readonly extra: ReadonlyMap<string, number>;
+}
+
+/** A cached set of these elements (in any order, repeats allowed), sorted and unique as a Plan requires. */
+export function cachedSet(definition: Omit<SetPlan, 'elements'>, elements: readonly SetElement[], contribution?: Contribution): CachedSet {
+  const keyed = elements.map((element) => ({ key: elementKey(definition, element), element }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const unique: SetElement[] = [];
+  const extra = new Map<string, number>();
+  let previous: string | undefined;
+  for (const { key, element } of keyed) {
+    if (key === previous) {
+      extra.set(key, (extra.get(key) ?? 0) + 1);
+      continue;
+    }
+    unique.push(element);
+    previous = key;
+  }
+  return { plan: { ...definition, elements: unique }, ...(contribution ? { contribution } : {}), extra };
+}
+
+/**
+ * The set after `removed` pods left and `added` pods came (a changed pod is in both, old and new object):
+ * the same object when no element changed, so a diff can skip it by identity.
+ */
+export function patchCachedSet(set: CachedSet, snapshot: Snapshot, removed: readonly Pod[], added: readonly Pod[]): CachedSet {
+  const contribution = set.contribution;
+  if (!contribution) return set;
+  const leaving = removed.flatMap((pod) => contribution(snapshot, pod));
+  const coming = added.flatMap((pod) => contribution(snapshot, pod));
+  if (leaving.length === 0 && coming.length === 0) return set;
+
+  const { plan } = set;
+  const elements = [...plan.elements];
+  const extra = new Map(set.extra);
+  let changed = false;
+  for (const element of leaving) {
+    const key = elementKey(plan, element);
+    const more = extra.get(key);
+    if (more !== undefined) {
+      if (more > 1) extra.set(key, more - 1);
+      else extra.delete(key);
+      continue;
+    }
+    const index = search(plan, elements, key);
+    if (index.found) {
+      elements.splice(index.at, 1);
+      changed = true;
+    }
+  }
+  for (const element of coming) {
+    const key = elementKey(plan, element);
+    const index = search(plan, elements, key);
+    if (index.found) {
+      extra.set(key, (extra.get(key) ?? 0) + 1);
+      continue;
+    }
+    elements.splice(index.at, 0, element);
+    changed = true;
+  }
+  return { ...set, plan: changed ? { ...plan, elements } : plan, extra };
+}
+
+/** Binary search by element key: where the key is, or where it would go. */
+function search(set: Pick<SetPlan, 'map'>, elements: readonly SetElement[], key: string): { found: boolean; at: number } {
+  let low = 0;
+  let high = elements.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const middleKey = elementKey(set, elements[middle]!);
+    if (middleKey === key) return { found: true, at: middle };
+    if (middleKey < key) low = middle + 1;
+    else high = middle;
+  }
+  return { found: false, at: low };
+}
