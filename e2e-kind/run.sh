@@ -66,7 +66,7 @@ install_flannel() {
     *) fail "no CNI plugins build for $(uname -m)" ;;
   esac
   curl -fsSL "https://github.com/containernetworking/plugins/releases/download/$CNI_PLUGINS_VERSION/cni-plugins-linux-$arch-$CNI_PLUGINS_VERSION.tgz" |
-    tar -xz -C "$work" ./bridge
+    tar -xz -C "$work"
   while read -r node; do
     docker cp "$work/bridge" "$node:/opt/cni/bin/bridge"
     docker exec "$node" sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1
