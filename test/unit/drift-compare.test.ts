@@ -30,6 +30,12 @@ describe('set elements, as the plan writes them and as nft lists them', () => {
   it('reads IPv6 addresses in any notation as the same address', () => {
     const set: SetPlan = { name: 'peer6_x', type: 'ipv6_addr', interval: false, elements: ['fd00:10:244:1::6'] };
     expect(setDrift(set, ['FD00:10:244:1:0:0:0:6'])).toEqual([]);
+    const two: SetPlan = { ...set, elements: ['fd00:10:244:1::6', 'fd00:10:244:1::7'] };
+    expect(setDrift(two, ['fd00:10:244:1::6', 'fd00:10:244:1:0:0:0:7'])).toEqual([]);
+    expect(setDrift(two, ['fd00:10:244:1::6', 'fd00:10:244:1:0:0:0:8'])).toMatchObject([
+      { kind: 'elements-missing', count: 1, sample: ['fd00:10:244:1::7'] },
+      { kind: 'elements-extra', count: 1, sample: ['fd00:10:244:1::8'] },
+    ]);
     expect(setDrift(set, ['fd00:10:244:1::7'])).toMatchObject([
       { kind: 'elements-missing', sample: ['fd00:10:244:1::6'] },
       { kind: 'elements-extra', sample: ['fd00:10:244:1::7'] },
