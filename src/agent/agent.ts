@@ -175,6 +175,7 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
     const step = syncStep(trusted, snapshot, {
       nodeName: options.nodeName,
       bindings: cni.bindings,
+      ...(options.unknownLocalPods === undefined ? {} : { unknownLocalPods: options.unknownLocalPods }),
     });
     report('compile problems', step.problems, (p) => JSON.stringify(p), (p) =>
       log.warn({ object: p.object, field: p.field, problem: p.kind }, p.message),
@@ -252,6 +253,7 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
       cniResults: options.cniResultsDir,
       debounceMs: options.debounceMs,
       maxDelayMs: options.maxDelayMs,
+      unknownLocalPods: options.unknownLocalPods ? { action: 'drop', podCidrs: options.unknownLocalPods.podCidrs } : { action: 'allow' },
     },
     'agent started; the rules of an earlier run stay until the first plan replaces them',
   );

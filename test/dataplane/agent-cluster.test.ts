@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Agent, type AgentOptions, runAgent, startAgent } from '../../src/agent/index.js';
-import { compilePlan, fullTransaction, type Plan } from '../../src/compile/index.js';
+import { type CompileOptions, compilePlan, fullTransaction, type Plan } from '../../src/compile/index.js';
 import { createNftRunner } from '../../src/nft/index.js';
 import { readCniCache } from '../../src/node/cni-cache.js';
 import { buildSnapshot } from '../../src/snapshot/snapshot.js';
@@ -128,8 +128,14 @@ async function kubeconfigFor(server: FakeApiServer): Promise<string> {
   return writeKubeconfig([{ name: 'fake', server: server.url, caCertificate: server.caCertificate, token: 'agent-token' }]);
 }
 
-async function agentOptions(server: FakeApiServer, logs: Record<string, unknown>[], resyncIntervalMs = FAST_TIMING.resyncIntervalMs): Promise<AgentOptions> {
+async function agentOptions(
+  server: FakeApiServer,
+  logs: Record<string, unknown>[],
+  resyncIntervalMs = FAST_TIMING.resyncIntervalMs,
+  extra: Partial<AgentOptions> = {},
+): Promise<AgentOptions> {
   return {
+    ...extra,
     nodeName: NODE,
     source: { kind: 'cluster', connection: { kind: 'kubeconfig', path: await kubeconfigFor(server) }, timing: { ...FAST_TIMING, resyncIntervalMs } },
     cniResultsDir,
@@ -141,27 +147,29 @@ async function agentOptions(server: FakeApiServer, logs: Record<string, unknown>
 }
 
 /** A fresh kernel (an earlier run's table in it, when given), a seeded server, and the agent on both. */
-async function started(options: { earlierRun?: string; resyncIntervalMs?: number; beforeAgent?: (server: FakeApiServer) => Promise<void> } = {}): Promise<Running> {
+async function started(
+  options: { earlierRun?: string; resyncIntervalMs?: number; beforeAgent?: (server: FakeApiServer) => Promise<void>; agent?: Partial<AgentOptions> } = {},
+): Promise<Running> {
   nft(agentNamespace, 'flush', 'ruleset');
   if (options.earlierRun !== undefined) execFileSync('ip', ['netns', 'exec', agentNamespace, 'nft', '-f', '-'], { input: options.earlierRun });
   const server = await startFakeApiServer(FAST_SERVER);
   seed(server);
   await options.beforeAgent?.(server);
   const logs: Record<string, unknown>[] = [];
-  const agent = await startAgent(await agentOptions(server, logs, options.resyncIntervalMs));
+  const agent = await startAgent(await agentOptions(server, logs, options.resyncIntervalMs, options.agent));
   running = { server, agent, logs };
   return running;
 }
 
 /** What compilePlan makes of the server's objects (read as the manifest loader reads them) and the CNI cache. */
-async function expectedPlan(server: FakeApiServer): Promise<Plan> {
+async function expectedPlan(server: FakeApiServer, compileOptions: Partial<CompileOptions>): Promise<Plan> {
   const { bindings } = await readCniCache(cniResultsDir);
-  return compilePlan(buildSnapshot(expectedState(server).input), { nodeName: NODE, bindings }).plan;
+  return compilePlan(buildSnapshot(expectedState(server).input), { nodeName: NODE, bindings, ...compileOptions }).plan;
 }
 
 /** Waits until the agent holds the server's plan, then checks the kernel holds exactly that plan too. */
-async function expectConverged({ server, agent }: Running, timeoutMs = 10_000): Promise<Plan> {
-  const expected = await expectedPlan(server);
+async function expectConverged({ server, agent }: Running, compileOptions: Partial<CompileOptions> = {}, timeoutMs = 10_000): Promise<Plan> {
+  const expected = await expectedPlan(server, compileOptions);
   await vi.waitFor(() => expect(agent.status()).toMatchObject({ applied: expected, exact: true }), { timeout: timeoutMs, interval: 25 });
   nft(referenceNamespace, 'flush', 'ruleset');
   const reference = createNftRunner({ logger: pino({ level: 'silent' }), nftPath: nftInReferenceNamespace });
@@ -346,6 +354,21 @@ describe('agent on the Kubernetes API (fake API server, real nft in a netns)', (
     expect(chain('pod_in_prod_db')).toMatch(/accept[\s\S]*counter name "drop_in_prod_db" drop/);
     expect(logs).toContainEqual(expect.objectContaining({ object: 'NetworkPolicy prod/broken', errors: [expect.stringMatching(/^spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr: /)] }));
     expect(logs).toContainEqual(expect.objectContaining({ object: 'NetworkPolicy prod/broken', field: 'spec.ingress[0].from[0].ipBlock.cidr', problem: 'invalid-policy' }));
+  });
+
+  it('fails closed for unknown local pods when asked: the guard is in the plan, and a pod\'s address leaves it once the pod is known', async () => {
+    const unknownLocalPods = { podCidrs: ['10.244.1.0/24'] };
+    const { server } = await started({ agent: { unknownLocalPods } });
+    await expectConverged(running!, { unknownLocalPods });
+    expect(agentRuleset()).toMatch(/counter unknown_local_pods/);
+    // A pod scheduled here gets its address: from then on it is a known pod, not an unknown address.
+    server.create('pods', rawPod('prod', 'new', { labels: { app: 'new' }, nodeName: NODE }));
+    modified(server, 'pods', 'prod', 'new', (p) => {
+      status(p)['podIPs'] = [{ ip: '10.244.1.30' }];
+      status(p)['phase'] = 'Running';
+    });
+    await expectConverged(running!, { unknownLocalPods });
+    expect(agentRuleset()).toMatch(/10\.244\.1\.30/);
   });
 
   it('runs until SIGTERM, stops watching, and leaves its rules in the kernel', async () => {
