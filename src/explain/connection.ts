@@ -36,7 +36,7 @@ function endpointExplanation(endpoint: Endpoint): EndpointExplanation {
     kind: 'pod',
     name: endpointName(endpoint),
     ip: endpoint.ip,
-    ...(pod.nodeName === undefined ? {} : { node: pod.nodeName }),
+    ...(pod.nodeName === undefined ? {} : { nodeName: pod.nodeName }),
     hostNetwork: pod.hostNetwork,
   };
 }

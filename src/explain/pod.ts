@@ -10,7 +10,7 @@ export function podExplanation(snapshot: Snapshot, pod: Pod): PodExplanation {
     kind: 'pod',
     pod: podKey(pod),
     ...(pod.workload === undefined ? {} : { workload: pod.workload }),
-    ...(pod.nodeName === undefined ? {} : { node: pod.nodeName }),
+    ...(pod.nodeName === undefined ? {} : { nodeName: pod.nodeName }),
     hostNetwork: pod.hostNetwork,
     ips: pod.ips,
     labels: pod.labels,

@@ -11,7 +11,8 @@ export type EndpointExplanation =
       readonly name: string;
       /** The address this connection uses. */
       readonly ip: string;
-      readonly node?: string;
+      /** spec.nodeName. */
+      readonly nodeName?: string;
       readonly hostNetwork: boolean;
     }
   | { readonly kind: 'external'; readonly name: string; readonly ip: string };
@@ -101,7 +102,8 @@ export interface PodExplanation {
   /** `ns/name`. */
   readonly pod: string;
   readonly workload?: string;
-  readonly node?: string;
+  /** spec.nodeName (`node` is the agent's own view, which /explain adds). */
+  readonly nodeName?: string;
   readonly hostNetwork: boolean;
   readonly ips: readonly string[];
   readonly labels: Labels;

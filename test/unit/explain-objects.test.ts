@@ -54,8 +54,8 @@ describe('connection explanation', () => {
     const explanation = connectionExplanation(snapshot, connection(at(frontend), at(backend), 80));
     expect(explanation).toEqual({
       kind: 'connection',
-      from: { kind: 'pod', name: 'default/frontend', ip: '10.244.0.10', node: 'node-a', hostNetwork: false },
-      to: { kind: 'pod', name: 'default/backend', ip: '10.244.0.11', node: 'node-b', hostNetwork: false },
+      from: { kind: 'pod', name: 'default/frontend', ip: '10.244.0.10', nodeName: 'node-a', hostNetwork: false },
+      to: { kind: 'pod', name: 'default/backend', ip: '10.244.0.11', nodeName: 'node-b', hostNetwork: false },
       port: 80,
       protocol: 'TCP',
       allowed: true,
@@ -152,7 +152,7 @@ describe('pod explanation', () => {
     expect(explanation).toMatchObject({
       kind: 'pod',
       pod: 'default/backend',
-      node: 'node-b',
+      nodeName: 'node-b',
       hostNetwork: false,
       ips: ['10.244.0.11', 'fd00:10:244::11'],
       labels: { app: 'backend' },

@@ -117,7 +117,7 @@ function queryError(result: QueryResult<unknown> & { ok: false }): HttpAnswer {
 }
 
 function localPod(snapshot: Snapshot, endpoint: EndpointExplanation, nodeName: string): Pod | undefined {
-  if (endpoint.kind !== 'pod' || endpoint.node !== nodeName) return undefined;
+  if (endpoint.kind !== 'pod' || endpoint.nodeName !== nodeName) return undefined;
   return snapshot.pod(endpoint.name);
 }
 
