@@ -11,7 +11,7 @@ export interface RemoteServer {
   readonly caCertificate: string;
 }
 
-export function remoteStore(server: RemoteServer): ObjectStore {
+export function remoteStore(server: RemoteServer): ObjectStore & { list(resource: ResourceName): Promise<unknown> } {
   const call = (method: string, path: string, body?: unknown) =>
     new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
       const target: RequestOptions = server.socketPath !== undefined
@@ -41,6 +41,12 @@ export function remoteStore(server: RemoteServer): ObjectStore {
     return answer.body as ApiObject;
   };
   return {
+    list: async (resource) => {
+      const path = collectionPath(resource, undefined);
+      const answer = await call('GET', path);
+      if (answer.status >= 300) throw new Error(`GET ${path}: ${answer.status} ${String(answer.body['message'] ?? '')}`);
+      return answer.body;
+    },
     get: async (resource, namespace, name) => {
       const path = objectPath(resource, namespace, name);
       const answer = await call('GET', path);
@@ -59,6 +65,14 @@ export function remoteStore(server: RemoteServer): ObjectStore {
       expectOk('DELETE', path, await call('DELETE', path));
     },
   };
+}
+
+/** The server's latest resourceVersion, as a consistent list reports it. */
+export async function latestResourceVersion(server: RemoteServer): Promise<number> {
+  const store = remoteStore(server);
+  // Namespaces are few; a list of them costs next to nothing and carries the global resourceVersion.
+  const list = (await store.list('namespaces')) as { metadata?: { resourceVersion?: string } };
+  return Number(list.metadata?.resourceVersion ?? 0);
 }
 
 function collectionPath(resource: ResourceName, namespace: string | undefined): string {

@@ -1,22 +1,32 @@
-// `npx tsx test/lab/lab-cli.ts up|down|status`: a lab that stays up for a person to poke at (make lab-up / lab-down).
-//   up [--pods FILE] [--nodes N]   builds the lab, starts each pod's servers, leaves it running, prints its status
+// `npx tsx test/lab/lab-cli.ts up|apply|delete|down|status`: a lab that stays up for a person to poke at
+// (make lab-up / lab-down), with a Kubernetes API server that one Bulkhead agent per node watches.
+//   up [--pods FILE] [--nodes N]   builds the lab, starts each pod's servers, the API server and the agents, leaves
+//                                  it all running, prints its status
+//   apply FILE|DIR...              `kubectl apply -f` to the running lab's API server; returns once every agent
+//   delete FILE|DIR...             enforces the result (`kubectl delete -f` likewise)
 //   down [PREFIX]                  removes that lab, or every lab whose owner has gone (the one `up` left, leftovers)
 //   status                         prints every lab: nodes, pods, addresses, servers, and commands to try
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Protocol } from '../../src/model/types.js';
-import { namespaceText, podText } from '../dataplane/manifest-text.js';
+import { applyObjects, appliedResourceVersion, deleteObjects, type ManifestObject, readManifestObjects } from '../kube/apply.js';
+import { latestResourceVersion, remoteStore } from '../kube/remote-store.js';
+import { RESOURCES } from '../kube/resources.js';
+import { AgentLog } from './agent-log.js';
+import { LabAgent, waitForResourceVersion } from './agents.js';
+import { apiSocketPath, forwardApiIntoNodes, NODE_API_PORT, podObjects, writeNodeKubeconfig } from './api.js';
 import { createLab, destroyAll, type Lab, type Place } from './lab.js';
 import { listStates, type LabState } from './state.js';
 import type { Proto } from './traffic.js';
 
 const DEMO_PODS = fileURLToPath(new URL('./demo-pods.yaml', import.meta.url));
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const API_PROCESS = fileURLToPath(new URL('./apiserver-process.ts', import.meta.url));
+const API_START_TIMEOUT_MS = 15_000;
+const IN_FORCE_TIMEOUT_MS = 20_000;
 
 const served = z.string().regex(/^(tcp|udp|sctp)\/\d{1,5}$/, 'a server is proto/port, e.g. tcp/80');
 const podList = z.object({
@@ -63,39 +73,126 @@ async function up(options: { pods: string; nodes: number }): Promise<void> {
     ...list.pods.map(async (spec) => serve(await lab.addPod(spec), spec.serve)),
     ...(lab.outside ? [serve(lab.outside, list.outside.serve)] : []),
   ]);
-  const manifests = await startAgents(lab, list);
+  await startControlPlane(lab, list);
   await lab.detach();
   console.log(`lab ${lab.prefix} is up (${Math.round(performance.now() - started)} ms)\n`);
   printStatus(listStates().filter((state) => state.prefix === lab.prefix));
-  printPolicyExamples(lab, manifests);
+  printPolicyExamples(lab);
+}
+
+function caFile(dir: string): string {
+  return join(dir, 'apiserver-ca.pem');
 }
 
 /**
- * One Bulkhead agent per node, all watching one manifests directory that already holds the lab's namespaces and
- * pods (with their nodes, addresses and served ports as container ports): a person adds NetworkPolicies to it.
+ * The API server (a process of its own in node1's namespace, as on a kubeadm control-plane node; its unix socket
+ * reaches every node through their forwarders), the lab's pods registered in it as the kubelet reports them
+ * (node, addresses, served ports as container ports), and one Bulkhead agent per node watching it.
  */
-async function startAgents(lab: Lab, list: PodList): Promise<string> {
-  const dir = join(lab.dir, 'manifests');
-  mkdirSync(dir, { recursive: true });
-  const namespaces = [...new Set(list.pods.map((p) => p.namespace))].map((ns) => namespaceText(ns, {}));
-  const pods = list.pods.map((spec) => {
-    const pod = lab.pod(spec.namespace, spec.name);
+async function startControlPlane(lab: Lab, list: PodList): Promise<void> {
+  const controlPlane = lab.nodes[0];
+  if (controlPlane === undefined) throw new Error('a lab without nodes has no control plane');
+  const socket = apiSocketPath(lab);
+  const server = await lab.runInNode(controlPlane, [process.execPath, '--import', import.meta.resolve('tsx'), API_PROCESS, socket, caFile(lab.dir)], { name: 'apiserver' });
+  const caCertificate = await untilFile(caFile(lab.dir), server.stderrPath);
+  await forwardApiIntoNodes(lab, socket);
+  const store = remoteStore({ socketPath: socket, caCertificate });
+  let resourceVersion = 0;
+  for (const spec of list.pods) {
     const ports = spec.serve.map(splitServed).map(({ proto, port }) => ({ containerPort: port, protocol: proto.toUpperCase() as Protocol }));
-    return podText({ namespace: spec.namespace, name: spec.name, labels: spec.labels, nodeName: spec.node, hostNetwork: false, ips: [pod.ipv4, pod.ipv6], ports });
-  });
-  writeFileSync(join(dir, 'cluster.yaml'), [...namespaces, ...pods].join('---\n'));
-  for (const node of lab.nodes) {
-    await lab.runInNode(node, ['node', CLI, 'agent', '--node-name', node.name, '--manifests', dir, '--cni-results', node.cniResultsDir], { name: 'bulkhead-agent' });
+    const pod = lab.pod(spec.namespace, spec.name);
+    const applied = await applyObjects(store, podObjects(lab.node(pod.node), pod, { ports }));
+    resourceVersion = Math.max(resourceVersion, appliedResourceVersion(applied));
   }
-  return dir;
+  const kubeconfig = await writeNodeKubeconfig(lab.dir, caCertificate);
+  const agents = await Promise.all(lab.nodes.map((node) => LabAgent.start(lab, node, { source: { kind: 'api', kubeconfig } })));
+  await waitForResourceVersion(agents, resourceVersion, IN_FORCE_TIMEOUT_MS);
 }
 
-function printPolicyExamples(lab: Lab, manifests: string): void {
-  console.log('\npolicies (one Bulkhead agent runs in each node; they enforce what this directory holds)');
-  console.log(`  cp examples/three-tier/steps/01-deny-ingress-to-backend/*.yaml ${manifests}/`);
-  console.log(`  node dist/cli/main.js explain -f ${manifests} default/frontend default/backend 80/TCP`);
-  console.log(`  ip netns exec ${lab.nodes[0]?.netns ?? ''} nft list table inet bulkhead`);
+async function untilFile(path: string, stderrPath: string): Promise<string> {
+  const deadline = Date.now() + API_START_TIMEOUT_MS;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`the API server did not start within ${API_START_TIMEOUT_MS} ms: ${readFileSync(stderrPath, 'utf8').trim()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return readFileSync(path, 'utf8');
+}
+
+function printPolicyExamples(lab: Lab): void {
+  const node = lab.nodes[0];
+  console.log(`\npolicies (an API server runs at https://127.0.0.1:${NODE_API_PORT} in every node; one Bulkhead agent per node watches it)`);
+  console.log('  npx tsx test/lab/lab-cli.ts apply examples/three-tier/steps/01-deny-ingress-to-backend/');
+  console.log('  npx tsx test/lab/lab-cli.ts delete examples/three-tier/steps/01-deny-ingress-to-backend/');
+  console.log(`  ip netns exec ${node?.netns ?? ''} nft list table inet bulkhead`);
+  console.log(`  ip netns exec ${node?.netns ?? ''} curl -s localhost:9650/metrics | grep ^bulkhead_`);
+  console.log(`  ip netns exec ${node?.netns ?? ''} node dist/cli/main.js agent explain pod default/backend`);
   console.log(`  agent logs: ${lab.nodes.map((n) => n.logDir).join(' ')}`);
+}
+
+/** The lab `up` left running (or the one named), for apply and delete. */
+function runningLab(prefix: string | undefined): LabState {
+  const running = listStates().filter((state) => state.detached && (prefix === undefined || state.prefix === prefix));
+  if (running.length === 0) throw new Error(prefix === undefined ? 'no lab is up (`lab-cli up` builds one)' : `no lab ${prefix} is up`);
+  if (running.length > 1) throw new Error(`several labs are up (${running.map((s) => s.prefix).join(', ')}); name one with --lab`);
+  return running[0]!;
+}
+
+/** The manifests of files and directories (their .yaml, .yml and .json files, in name order), as kubectl -f reads them. */
+function manifestObjects(paths: readonly string[]): ManifestObject[] {
+  return paths.flatMap((path) => {
+    const files = statSync(path).isDirectory()
+      ? readdirSync(path).filter((f) => /\.(ya?ml|json)$/.test(f)).sort().map((f) => join(path, f))
+      : [path];
+    return files.flatMap((file) => readManifestObjects(readFileSync(file, 'utf8'), file));
+  });
+}
+
+function kubectlName(object: ManifestObject): string {
+  const { kind, apiVersion } = RESOURCES[object.resource];
+  const group = apiVersion.includes('/') ? `.${apiVersion.split('/')[0]}` : '';
+  return `${kind.toLowerCase()}${group}/${object.object.metadata.name}`;
+}
+
+async function change(verb: 'apply' | 'delete', paths: readonly string[], options: { lab?: string }): Promise<void> {
+  const state = runningLab(options.lab);
+  const server = { socketPath: apiSocketPath(state), caCertificate: readFileSync(caFile(state.dir), 'utf8') };
+  const store = remoteStore(server);
+  const objects = manifestObjects(paths);
+  const started = performance.now();
+  if (verb === 'apply') {
+    const applied = await applyObjects(store, objects);
+    applied.forEach((result, i) => console.log(`${kubectlName(objects[i]!)} ${result.action}`));
+  } else {
+    const deleted = new Set(await deleteObjects(store, objects));
+    for (const object of objects) {
+      const key = `${object.object.metadata.namespace ?? ''}/${object.object.metadata.name}`;
+      console.log(`${kubectlName(object)} ${deleted.has(key) ? 'deleted' : 'not found'}`);
+    }
+  }
+  const resourceVersion = await latestResourceVersion(server);
+  await untilInForce(state, resourceVersion);
+  console.log(`in force on ${state.nodes.map((n) => n.name).join(', ')} at resourceVersion ${resourceVersion} (${Math.round(performance.now() - started)} ms)`);
+}
+
+/** Until the agent of every node (its latest log) says it enforces `resourceVersion` or later. */
+async function untilInForce(state: LabState, resourceVersion: number): Promise<void> {
+  const logs = state.nodes.map((node) => {
+    const latest = readdirSync(node.logDir)
+      .filter((f) => f.startsWith('bulkhead-agent-') && f.endsWith('.out'))
+      .map((f) => join(node.logDir, f))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+    if (latest === undefined) throw new Error(`${node.name} has no agent log in ${node.logDir}`);
+    return { node: node.name, log: new AgentLog(latest) };
+  });
+  const deadline = Date.now() + IN_FORCE_TIMEOUT_MS;
+  for (;;) {
+    const behind = logs.filter(({ log }) => (log.read(), (log.resourceVersion ?? -1) < resourceVersion));
+    if (behind.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(`not in force within ${IN_FORCE_TIMEOUT_MS} ms on ${behind.map(({ node, log }) => `${node} (at ${log.resourceVersion ?? 'nothing'}; ${log.path})`).join(', ')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 function down(prefix: string | undefined): void {
@@ -178,10 +275,22 @@ function positiveInteger(value: string): number {
 const program = new Command('lab-cli').description('the Bulkhead network-namespace lab, left up for people');
 program
   .command('up')
-  .description('build a lab, start its pods and servers, and leave it running')
+  .description('build a lab, start its pods and servers, an API server and one agent per node, and leave it running')
   .option('--pods <file>', 'YAML or JSON pod list (see demo-pods.yaml)', DEMO_PODS)
   .option('--nodes <n>', 'number of nodes', positiveInteger, 2)
   .action(up);
+program
+  .command('apply')
+  .argument('<paths...>', 'manifest files or directories (their .yaml, .yml, .json files)')
+  .option('--lab <prefix>', 'the lab, when several are up')
+  .description('kubectl apply -f to the running lab\'s API server; returns once every agent enforces it')
+  .action((paths: string[], options: { lab?: string }) => change('apply', paths, options));
+program
+  .command('delete')
+  .argument('<paths...>', 'manifest files or directories')
+  .option('--lab <prefix>', 'the lab, when several are up')
+  .description('kubectl delete -f on the running lab\'s API server; returns once every agent enforces it')
+  .action((paths: string[], options: { lab?: string }) => change('delete', paths, options));
 program
   .command('down')
   .argument('[prefix]', 'the lab to remove; default: every lab whose owner has gone')
