@@ -8,6 +8,11 @@ import { renderJson, renderTable, simulate } from './simulate.js';
 import { CHECK_IDS, type CheckId, lint } from '../policy/lint/index.js';
 import { renderLint } from './lint.js';
 import { addAgentCommand } from './agent-command.js';
+import { addAgentExplainCommand } from './agent-explain.js';
+import { AgentRequestError } from './agent-client.js';
+import { AGENT_PORT } from './agent-discovery.js';
+import { explainClusterOutput } from './explain-cluster.js';
+import { parsePortNumber, programName } from './invocation.js';
 import { addAdviseCommand } from './advise.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -30,8 +35,8 @@ async function loadReporting(flags: CommonFlags) {
   return loaded;
 }
 
-export function buildProgram(): Command {
-  const program = new Command('bulkhead')
+export function buildProgram(name = 'bulkhead'): Command {
+  const program = new Command(name)
     .description('Kubernetes NetworkPolicy enforcer: simulate, explain and lint policies; enforce them with nftables')
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -57,9 +62,18 @@ export function buildProgram(): Command {
     .description('explain why a connection is allowed or denied (FROM TO PORT/PROTO), or what applies to a pod (pod NS/NAME)')
     .argument('<args...>', 'FROM TO PORT/PROTO (ns/pod or IP), or: pod NS/NAME')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (args: string[], flags: CommonFlags & { output: 'text' | 'json' }) => {
+    .option('--agent <url>', "with --cluster: ask this agent's /explain for its node's view (default: the agent on each pod's node)")
+    .option('--agent-port <port>', 'with --cluster: the port of the agents found on the nodes', parsePortNumber, AGENT_PORT)
+    .action(async (args: string[], flags: CommonFlags & { output: 'text' | 'json'; agent?: string; agentPort: number }) => {
+      if (flags.cluster !== true && flags.agent !== undefined) throw new UsageError('--agent adds the node\'s view of the live cluster: add --cluster');
       const { snapshot, origin } = await loadReporting(flags);
       const options = { defaultNamespace: flags.namespace, where: `in ${origin}`, output: flags.output };
+      if (flags.cluster === true) {
+        const { stdout, notes } = await explainClusterOutput(snapshot, args, { ...options, agentPort: flags.agentPort, ...(flags.agent === undefined ? {} : { agent: flags.agent }) });
+        for (const note of notes) process.stderr.write(`bulkhead: ${note}\n`);
+        process.stdout.write(`${stdout}\n`);
+        return;
+      }
       process.stdout.write(`${explainCommandOutput(snapshot, args, options)}\n`);
     });
 
@@ -79,7 +93,7 @@ export function buildProgram(): Command {
       if (warnings.length > 0 || otherErrors.length > 0) process.exitCode = 1;
     });
 
-  addAgentCommand(program);
+  addAgentExplainCommand(addAgentCommand(program));
   addAdviseCommand(program);
 
   return program;
@@ -87,11 +101,11 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram(programName(argv[1])).parseAsync(argv);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof UsageError || error instanceof ClusterAccessError) {
+    if (error instanceof UsageError || error instanceof ClusterAccessError || error instanceof AgentRequestError) {
       process.stderr.write(`bulkhead: ${error.message}\n`);
       return 2;
     }

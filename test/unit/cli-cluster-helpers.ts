@@ -2,6 +2,8 @@
 // would, with the addresses `-f` gives pods that name none (so both reads hold the same cluster), and the CLI
 // run as a process that does not block this one (the fake server answers from this process).
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { vi } from 'vitest';
@@ -73,4 +75,47 @@ export async function bulkheadInProcess(args: readonly string[]): Promise<Run> {
     err.mockRestore();
     process.exitCode = undefined;
   }
+}
+
+export interface RecordedAgent {
+  readonly url: string;
+  /** The query strings of the /explain requests received, in order. */
+  readonly queries: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * An agent's endpoint that answers /explain with recorded answers: `answer` gets the request's query parameters
+ * and returns the status and JSON body to send.
+ */
+export async function startRecordedAgent(
+  host: string,
+  port: number,
+  answer: (query: URLSearchParams) => { status: number; body: unknown },
+): Promise<RecordedAgent> {
+  const queries: string[] = [];
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://agent');
+    if (url.pathname !== '/explain') {
+      response.writeHead(404).end();
+      return;
+    }
+    queries.push(url.searchParams.toString());
+    const { status, body } = answer(url.searchParams);
+    response.writeHead(status, { 'content-type': 'application/json' });
+    response.end(`${JSON.stringify(body, null, 2)}\n`);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${bound}`,
+    queries,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
 }
