@@ -17,6 +17,7 @@ COPY src ./src
 RUN npx tsc -p tsconfig.json
 
 FROM ${NODE_IMAGE} AS runtime
+ARG NODE_IMAGE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="bulkhead" \
@@ -24,7 +25,7 @@ LABEL org.opencontainers.image.title="bulkhead" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.base.name="docker.io/library/node:20-bookworm-slim"
+      org.opencontainers.image.base.name="${NODE_IMAGE}"
 
 # nft is the only tool the agent runs (src/nft/process.ts). Bookworm ships nftables 1.0.6, the version the
 # dataplane is tested with.
