@@ -109,6 +109,8 @@ function renderPodDirection(explanation: PodDirectionExplanation, direction: Dir
     lines.push(`${title}: isolated by ${explanation.policies.map((p) => p.policy).join(', ')}`);
     for (const policy of explanation.policies) lines.push(...policyRuleLines(policy, direction));
   }
+  // The agent leaves reachability out (see PodDirectionExplanation): then there is nothing to say about it.
+  if (explanation.reachability === undefined) return lines;
   const { allowed, denied } = explanation.reachability;
   const peers = (list: typeof allowed) => list.map((p) => `${p.pod} ${p.ports.map(probeName).join(',')}`).join('; ');
   const verb = direction === 'ingress' ? 'may be reached by' : 'may reach';

@@ -2,10 +2,11 @@ import { type Direction, type Pod, podKey, policyKey } from '../model/types.js';
 import { connectionVerdict, isolatingPolicies, rulesOf } from '../policy/index.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { podAddresses, podEndpoint, probesFor, sortedPods } from '../cli/simulate.js';
-import type { PeerPorts, PodDirectionExplanation, PodExplanation } from './types.js';
+import type { PeerPorts, PodDirectionExplanation, PodExplanation, PodExplanationOptions } from './types.js';
 
 /** What applies to a pod: its addresses, and per direction the policies isolating it and whom it exchanges with. */
-export function podExplanation(snapshot: Snapshot, pod: Pod): PodExplanation {
+export function podExplanation(snapshot: Snapshot, pod: Pod, options: PodExplanationOptions = {}): PodExplanation {
+  const withReachability = options.reachability ?? true;
   return {
     kind: 'pod',
     pod: podKey(pod),
@@ -15,12 +16,12 @@ export function podExplanation(snapshot: Snapshot, pod: Pod): PodExplanation {
     ips: pod.ips,
     labels: pod.labels,
     ports: pod.ports,
-    ingress: podDirection(snapshot, pod, 'ingress'),
-    egress: podDirection(snapshot, pod, 'egress'),
+    ingress: podDirection(snapshot, pod, 'ingress', withReachability),
+    egress: podDirection(snapshot, pod, 'egress', withReachability),
   };
 }
 
-function podDirection(snapshot: Snapshot, pod: Pod, direction: Direction): PodDirectionExplanation {
+function podDirection(snapshot: Snapshot, pod: Pod, direction: Direction, withReachability: boolean): PodDirectionExplanation {
   const policies = isolatingPolicies(snapshot, pod, direction);
   return {
     isolated: policies.length > 0,
@@ -29,11 +30,11 @@ function podDirection(snapshot: Snapshot, pod: Pod, direction: Direction): PodDi
       errors: policy.errors.map(({ field, message }) => ({ field, message })),
       rules: rulesOf(policy, direction).map(({ peers, ports }) => ({ peers, ports })),
     })),
-    reachability: reachability(snapshot, pod, direction),
+    ...(withReachability ? { reachability: reachability(snapshot, pod, direction) } : {}),
   };
 }
 
-function reachability(snapshot: Snapshot, pod: Pod, direction: Direction): PodDirectionExplanation['reachability'] {
+function reachability(snapshot: Snapshot, pod: Pod, direction: Direction): NonNullable<PodDirectionExplanation['reachability']> {
   const allowed: PeerPorts[] = [];
   const denied: PeerPorts[] = [];
   for (const other of sortedPods(snapshot)) {

@@ -6,7 +6,7 @@ import { type Connection, type Endpoint, ipFamily, namedPortNumber } from '../po
 import { canonicalIP, type Snapshot } from '../snapshot/snapshot.js';
 import { connectionExplanation } from './connection.js';
 import { podExplanation } from './pod.js';
-import type { ConnectionExplanation, PodExplanation } from './types.js';
+import type { ConnectionExplanation, PodExplanation, PodExplanationOptions } from './types.js';
 
 export interface QueryError {
   readonly kind: 'invalid' | 'not-found';
@@ -57,9 +57,14 @@ export function explainConnectionQuery(snapshot: Snapshot, query: ConnectionQuer
   return { ok: true, value: connectionExplanation(snapshot, conn, port) };
 }
 
-export function explainPodQuery(snapshot: Snapshot, podName: string, context: QueryContext): QueryResult<PodExplanation> {
+export function explainPodQuery(
+  snapshot: Snapshot,
+  podName: string,
+  context: QueryContext,
+  options: PodExplanationOptions = {},
+): QueryResult<PodExplanation> {
   const pod = findPod(snapshot, podName, context);
-  return pod.ok ? { ok: true, value: podExplanation(snapshot, pod.value) } : pod;
+  return pod.ok ? { ok: true, value: podExplanation(snapshot, pod.value, options) } : pod;
 }
 
 function parsePortSpec(text: string, protocolText: string | undefined): QueryResult<{ port: number | string; protocol: Protocol }> {

@@ -181,6 +181,19 @@ describe('pod explanation', () => {
     });
   });
 
+  it('leaves reachability out when asked, and its words with it', () => {
+    const explanation = podExplanation(snapshot, backend, { reachability: false });
+    expect(Object.keys(explanation.ingress)).toEqual(['isolated', 'policies']);
+    const text = renderPodExplanation(explanation);
+    expect(text).not.toMatch(/may be reached by|may reach|denied:/);
+    expect(text).toBe(
+      renderPodExplanation(podExplanation(snapshot, backend))
+        .split('\n')
+        .filter((line) => !/^ {2}(may be reached by|may reach|denied):/.test(line))
+        .join('\n'),
+    );
+  });
+
   it('renders the same words from its JSON as from the object', () => {
     for (const p of [frontend, backend, database, v6only]) {
       const explanation = podExplanation(snapshot, p);

@@ -72,7 +72,8 @@ async function explain(search: URLSearchParams, context: RouteContext): Promise<
     if (params.from !== undefined || params.to !== undefined || params.port !== undefined || params.protocol !== undefined) {
       return error(400, `pod= explains a pod and takes no other parameter: ${EXPLAIN_USAGE}`);
     }
-    const result = explainPodQuery(snapshot, params.pod, where);
+    // Without reachability: a verdict per pod of the cluster does not belong on the loop that syncs the kernel.
+    const result = explainPodQuery(snapshot, params.pod, where, { reachability: false });
     if (!result.ok) return queryError(result);
     const pod = snapshot.pod(result.value.pod)!;
     return withNode(context, [pod], (views) => ({ ...result.value, node: { name: context.nodeName, ...views.get(pod) } }));
