@@ -213,8 +213,8 @@ describe('daemonset/kustomization.yaml', () => {
     expect([...kustomization.resources].sort()).toEqual(files);
   });
 
-  it('sets the image of the agent container', () => {
-    expect(kustomization.images.map((image) => image.name)).toEqual([agent.image]);
-    expect(kustomization.images[0]!.newTag).toMatch(/^[\w][\w.-]*$/);
+  it('sets the image of the agent container, tagged with the package version', () => {
+    const { version } = JSON.parse(readFileSync(join(DAEMONSET_DIR, '..', 'package.json'), 'utf8')) as { version: string };
+    expect(kustomization.images).toEqual([{ name: agent.image, newTag: version }]);
   });
 });
