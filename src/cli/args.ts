@@ -1,7 +1,6 @@
 import ipaddr from 'ipaddr.js';
-import { PROTOCOLS, type Pod, type Protocol } from '../model/types.js';
-import { type Endpoint, ipFamily } from '../policy/index.js';
-import { canonicalIP, type Snapshot } from '../snapshot/snapshot.js';
+import { PROTOCOLS, type Protocol } from '../model/types.js';
+import { canonicalIP } from '../snapshot/snapshot.js';
 import type { Probe } from './simulate.js';
 
 /** A mistake in how the command was called: reported as one line, exit code 2. */
@@ -24,43 +23,4 @@ export function parseProbe(text: string): Probe {
 export function parseIP(text: string): string {
   if (!ipaddr.isValid(text)) throw new UsageError(`invalid IP address '${text}'`);
   return canonicalIP(text);
-}
-
-/** `ns/name`, a bare pod name in the default namespace, or an IP (a pod's IP names that pod). */
-export function resolveEndpoint(snapshot: Snapshot, text: string, defaultNamespace: string): Endpoint {
-  if (ipaddr.isValid(text)) {
-    const ip = parseIP(text);
-    const pod = snapshot.podByIP(ip);
-    return pod ? { kind: 'pod', pod, ip } : { kind: 'external', ip };
-  }
-  return { kind: 'pod', pod: findPod(snapshot, text, defaultNamespace), ip: '' };
-}
-
-export function findPod(snapshot: Snapshot, text: string, defaultNamespace: string): Pod {
-  const key = text.includes('/') ? text : `${defaultNamespace}/${text}`;
-  const pod = snapshot.pod(key);
-  if (!pod) throw new UsageError(`no pod ${key} in the given manifests (expected NAMESPACE/NAME or an IP)`);
-  return pod;
-}
-
-/**
- * Gives pod endpoints named without an IP the address the connection would use: the family of the other side
- * when it is fixed by an IP, else the first family both pods have.
- */
-export function addressEndpoints(from: Endpoint, to: Endpoint): { from: Endpoint; to: Endpoint } {
-  const fixed = [from, to].find((e) => e.ip !== '');
-  const families = fixed ? [ipFamily(fixed.ip)] : ([4, 6] as const);
-  for (const family of families) {
-    const a = withFamily(from, family);
-    const b = withFamily(to, family);
-    if (a && b) return { from: a, to: b };
-  }
-  throw new UsageError('the two endpoints have no IP family in common');
-}
-
-function withFamily(endpoint: Endpoint, family: 4 | 6): Endpoint | undefined {
-  if (endpoint.ip !== '') return ipFamily(endpoint.ip) === family ? endpoint : undefined;
-  if (endpoint.kind !== 'pod') return undefined;
-  const ip = endpoint.pod.ips.find((a) => ipFamily(a) === family);
-  return ip ? { ...endpoint, ip } : undefined;
 }
