@@ -1,5 +1,5 @@
-// `bulkhead advise`: NetworkPolicies proposed from recorded flows. Reads the objects (-f) and the flow records
-// (--flows), hands them to src/advise, prints the proposal; what to know before applying it goes to stderr.
+// `bulkhead advise`: NetworkPolicies proposed from recorded flows. Reads the objects (-f or --cluster) and the flow
+// records (--flows), hands them to src/advise, prints the proposal; what to know before applying it goes to stderr.
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import {
@@ -14,14 +14,12 @@ import {
   renderYaml,
 } from '../advise/index.js';
 import { UsageError } from './args.js';
-import { formatValidationError, loadSnapshot } from './manifests.js';
+import { formatValidationError } from './manifests.js';
+import { type SourceFlags, loadObjects } from './sources.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-interface AdviseFlags {
-  namespace: string;
-  filename: string[];
-  podCidr: string[];
+interface AdviseFlags extends SourceFlags {
   flows: string;
   since?: string;
   output: 'yaml' | 'json';
@@ -34,16 +32,19 @@ export function addAdviseCommand(program: Command): void {
     .requiredOption('-n, --namespace <ns>', 'the namespace to propose policies for (also the namespace of objects that name none)')
     .requiredOption('--flows <file>', 'flow records, one JSON object a line (as the verdict stream writes them)')
     .option('-f, --filename <path>', 'manifest file or directory of the cluster\'s objects (repeatable), YAML or JSON', collect, [])
+    .addOption(new Option('--cluster', 'read the live cluster (pods, namespaces, NetworkPolicies) instead of manifests').conflicts('filename'))
+    .option('--kubeconfig <path>', 'with --cluster: the kubeconfig (default $KUBECONFIG, else ~/.kube/config)')
+    .option('--context <name>', 'with --cluster: the kubeconfig context (default its current one)')
     .option('--pod-cidr <cidr>', 'where pods without status.podIPs get addresses (repeatable; default 10.244.0.0/16 and fd00:10:244::/48)', collect, [])
     .option('--since <duration>', 'only records this recent, counted back from the newest record (e.g. 90s, 30m, 1h, 7d)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .action(async (flags: AdviseFlags) => {
       const since = flags.since === undefined ? undefined : parseSince(flags.since);
       const records = readFlows(flags.flows);
-      const { snapshot, errors } = await loadSnapshot({ file: flags.filename, namespace: flags.namespace, podCidr: flags.podCidr });
+      const { snapshot, errors, origin } = await loadObjects(flags);
       for (const error of errors) process.stderr.write(`${formatValidationError(error)}\n`);
       if (!snapshot.namespaces.has(flags.namespace)) {
-        throw new UsageError(`namespace ${flags.namespace}: neither a Namespace nor any object of it is in the given manifests`);
+        throw new UsageError(`namespace ${flags.namespace}: neither a Namespace nor any object of it is in ${origin}`);
       }
       const newest = newestRecordTime(records);
       const observed = observedFlows(snapshot, records, {

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startFakeApiServer } from '../kube/fake-apiserver.js';
+import { writeKubeconfig } from '../kube/kubeconfig.js';
+import { applyManifests, bulkheadInProcess } from './cli-cluster-helpers.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const PODS = join(REPO, 'examples', 'three-tier', 'pods.yaml');
@@ -33,6 +36,20 @@ describe('bulkhead advise', () => {
     const json = JSON.parse(run.stdout) as { flows: { from: string; to: string }[]; policies: { metadata: { name: string } }[] };
     expect(json.flows.map((f) => `${f.from} ${f.to}`)).toEqual(['default/backend default/database', 'default/frontend default/backend']);
     expect(json.policies.map((p) => p.metadata.name)).toEqual(['default-deny', 'allow-backend', 'allow-database', 'allow-frontend']);
+  });
+
+  it('reads the objects of a live cluster with --cluster, and proposes the same', async () => {
+    const server = await startFakeApiServer();
+    try {
+      await applyManifests(server, [PODS]);
+      const kubeconfig = await writeKubeconfig([{ name: 'three-tier', server: server.url, caCertificate: server.caCertificate, token: 't' }], join(scratch, 'kubeconfig'));
+      const run = await bulkheadInProcess(['advise', '-n', 'default', '--flows', FLOWS, '--cluster', '--kubeconfig', kubeconfig]);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(readFileSync(GOLDEN, 'utf8'));
+    } finally {
+      await server.close();
+    }
   });
 
   it('warns on stderr when it saw nothing allowed of the namespace: the proposal cuts its pods off', () => {
