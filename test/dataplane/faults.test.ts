@@ -5,7 +5,7 @@
 //   (b) the API server is down for a while and a policy changes meanwhile: the kernel keeps the old rules, and the
 //       change is enforced once the server is back;
 //   (c) nft fails (a wrapper that fails the next N transactions, then is nft): the previous rules hold, the agent
-//       retries with backoff and converges, and its log says so;
+//       retries with backoff and converges, and its log and metrics say so;
 //   (d) the API hands out an invalid NetworkPolicy (selector operator "Has", which etcd can hold from before a
 //       validation rule) beside a valid one: its pods are isolated and admit nothing, the valid one is enforced,
 //       and the log names the object and the field.
@@ -18,12 +18,13 @@ import { stringify } from 'yaml';
 import { ensureBuiltCli, requireTools } from './harness.js';
 import { type LabApi, startLabApi } from '../lab/api.js';
 import { LabAgent, waitForResourceVersion } from '../lab/agents.js';
-import { describeViolations, type ProbePair, startContinuousProbes } from '../lab/continuous-probes.js';
+import { describeViolations, type ProbePair, type ProbeRun, startContinuousProbes } from '../lab/continuous-probes.js';
 import { createLab, type Lab, type LabPod } from '../lab/lab.js';
 
 const NS = 'faults';
 const HTTP = 80;
 const ALT = 8080;
+const PROBE_INTERVAL_MS = 50;
 
 let lab: Lab;
 let api: LabApi;
@@ -93,6 +94,30 @@ function writeNftWrapper(): string {
   return path;
 }
 
+/** One sample of the agent's /metrics (served in its node's namespace on the default port), 0 when absent. */
+async function metric(node: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const scraped = await lab.exec(lab.node(node), ['curl', '-sS', '--max-time', '5', 'http://127.0.0.1:9650/metrics']);
+  if (scraped.code !== 0) throw new Error(`${node}: /metrics: ${scraped.stderr.trim()}`);
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of scraped.stdout.split('\n')) {
+    const match = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const present = (match[2] ?? '').split(',');
+    if (wanted.every((pair) => present.includes(pair))) return Number(match[3]);
+  }
+  return 0;
+}
+
+/**
+ * No violation, and every pair probed all along: at least half as often as the interval allows (the machine is
+ * shared; a stalled prober must not pass for a quiet one).
+ */
+function expectHeld(run: ProbeRun): void {
+  expect(run.violations, describeViolations(run)).toEqual([]);
+  const least = Math.floor(run.durationMs / PROBE_INTERVAL_MS / 2);
+  for (const pair of run.pairs) expect(run.sent[pair.name], `${pair.name} probed ${run.sent[pair.name]} times in ${run.durationMs} ms`).toBeGreaterThanOrEqual(least);
+}
+
 async function applyAndWait(manifests: string): Promise<number> {
   const { resourceVersion } = await api.apply(manifests);
   await waitForResourceVersion(agents, resourceVersion);
@@ -100,7 +125,7 @@ async function applyAndWait(manifests: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  requireTools(['socat', 'ss']);
+  requireTools(['socat', 'ss', 'curl']);
   ensureBuiltCli();
   lab = await createLab({ nodes: 2, outside: false });
   api = await startLabApi(lab, { bookmarkIntervalMs: 200 });
@@ -135,15 +160,14 @@ afterAll(async () => {
 
 describe('faults, with probes running all along', () => {
   it('the pairs hold before any fault', async () => {
-    const probes = startContinuousProbes(lab, pairs());
+    const probes = startContinuousProbes(lab, pairs(), { intervalMs: PROBE_INTERVAL_MS });
     await new Promise((resolve) => setTimeout(resolve, 500));
     const run = await probes.stop();
-    expect(run.violations, describeViolations(run)).toEqual([]);
-    expect(Object.values(run.sent).every((n) => n >= 5)).toBe(true);
+    expectHeld(run);
   });
 
   it('(a) agents killed with SIGKILL: the rules stay, and each restarted agent replaces them in one transaction', async () => {
-    const probes = startContinuousProbes(lab, pairs());
+    const probes = startContinuousProbes(lab, pairs(), { intervalMs: PROBE_INTERVAL_MS });
     await new Promise((resolve) => setTimeout(resolve, 300));
     probes.phase('agents dead');
     await Promise.all(agents.map((agent) => agent.kill()));
@@ -156,18 +180,19 @@ describe('faults, with probes running all along', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const run = await probes.stop();
 
-    expect(run.violations, describeViolations(run)).toEqual([]);
+    expectHeld(run);
     for (const agent of agents) {
       const inForce = agent.log.withMessage(/^rules (applied|already in force)$/);
       // The first sync of a new agent knows nothing of what the kernel holds: it rebuilds the tables, atomically.
       expect(inForce[0], agent.report()).toMatchObject({ msg: 'rules applied', replacedTables: true, attempts: 1 });
+      expect(await metric(agent.node.name, 'bulkhead_ready')).toBe(1);
     }
   });
 
   it('(b) API server down: the kernel keeps the old rules; a change made meanwhile is enforced on its return', async () => {
     const { client, other } = pods as Record<'client' | 'other', LabPod>;
     expect(await lab.probe(client, other.ipv4, HTTP, 'tcp')).toBe('connected');
-    const probes = startContinuousProbes(lab, pairs());
+    const probes = startContinuousProbes(lab, pairs(), { intervalMs: PROBE_INTERVAL_MS });
     await new Promise((resolve) => setTimeout(resolve, 300));
     probes.phase('API server down');
     await api.server.setDown(true, 'refuse');
@@ -176,7 +201,12 @@ describe('faults, with probes running all along', () => {
     // Nobody could tell the agents: what they enforce is what they last knew.
     expect(await lab.probe(client, other.ipv4, HTTP, 'tcp')).toBe('connected');
     expect(agents.map((agent) => (agent.log.read(), agent.log.resourceVersion! < resourceVersion))).toEqual([true, true]);
-    for (const agent of agents) expect(agent.log.withMessage(/lost the API server/).length, agent.report()).toBeGreaterThan(0);
+    for (const agent of agents) {
+      expect(agent.log.withMessage(/lost the API server/).length, agent.report()).toBeGreaterThan(0);
+      // Ready stays: the kernel is right as far as the agent knows; the watches say they are down.
+      expect(await metric(agent.node.name, 'bulkhead_ready')).toBe(1);
+      for (const resource of ['namespaces', 'pods', 'networkpolicies']) expect(await metric(agent.node.name, 'bulkhead_watch_up', { resource })).toBe(0);
+    }
     probes.phase('API server back');
     await api.server.setDown(false);
     await waitForResourceVersion(agents, resourceVersion);
@@ -184,9 +214,12 @@ describe('faults, with probes running all along', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const run = await probes.stop();
 
-    expect(run.violations, describeViolations(run)).toEqual([]);
+    expectHeld(run);
     expect(await lab.probe(client, other.ipv4, HTTP, 'tcp', { timeoutMs: 300 })).toBe('timeout');
-    for (const agent of agents) expect(agent.log.withMessage(/watching the API server again/).length, agent.report()).toBeGreaterThan(0);
+    for (const agent of agents) {
+      expect(agent.log.withMessage(/watching the API server again/).length, agent.report()).toBeGreaterThan(0);
+      for (const resource of ['namespaces', 'pods', 'networkpolicies']) expect(await metric(agent.node.name, 'bulkhead_watch_up', { resource })).toBe(1);
+    }
   });
 
   it('(c) nft failing: the previous rules hold, the agent retries with backoff and converges', async () => {
@@ -195,7 +228,13 @@ describe('faults, with probes running all along', () => {
     const node2 = agents.find((agent) => agent.node.name === 'node2')!;
     node2.log.read();
     const before = node2.log.entries.length;
-    const probes = startContinuousProbes(lab, pairs());
+    const counters = async () => ({
+      retries: await metric('node2', 'bulkhead_nft_retries_total'),
+      failed: await metric('node2', 'bulkhead_nft_transactions_total', { result: 'failed' }),
+      syncFailures: await metric('node2', 'bulkhead_sync_failures_total'),
+    });
+    const countersBefore = await counters();
+    const probes = startContinuousProbes(lab, pairs(), { intervalMs: PROBE_INTERVAL_MS });
     await new Promise((resolve) => setTimeout(resolve, 300));
     probes.phase('nft failing on node2');
     // Four runs of one transaction fail (the runner's attempts), then the agent's next sync fails once more.
@@ -207,7 +246,7 @@ describe('faults, with probes running all along', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const run = await probes.stop();
 
-    expect(run.violations, describeViolations(run)).toEqual([]);
+    expectHeld(run);
     expect(readFileSync(budgetFile('node2'), 'utf8').trim()).toBe('0');
     expect(await lab.probe(client, web.ipv4, ALT, 'tcp')).toBe('connected');
     const during = node2.log.entries.slice(before);
@@ -217,12 +256,19 @@ describe('faults, with probes running all along', () => {
     expect(messages.filter((m) => /^rules not applied/.test(m)).length).toBe(1);
     const applied = during.filter((e) => e.msg === 'rules applied');
     expect(applied.at(-1), node2.report()).toMatchObject({ attempts: 2, replacedTables: true, resourceVersion: String(resourceVersion) });
+    // Three retries of the first transaction, which then failed; one retry of the next sync's, which applied.
+    const countersAfter = await counters();
+    expect({
+      retries: countersAfter.retries - countersBefore.retries,
+      failed: countersAfter.failed - countersBefore.failed,
+      syncFailures: countersAfter.syncFailures - countersBefore.syncFailures,
+    }).toEqual({ retries: 4, failed: 1, syncFailures: 1 });
   });
 
   it('(d) an invalid NetworkPolicy beside a valid one: its pods are isolated and admit nothing, the valid one is enforced', async () => {
     const { client, web, guarded } = pods as Record<'client' | 'web' | 'guarded', LabPod>;
     expect(await lab.probe(client, guarded.ipv4, HTTP, 'tcp')).toBe('connected');
-    const probes = startContinuousProbes(lab, pairs());
+    const probes = startContinuousProbes(lab, pairs(), { intervalMs: PROBE_INTERVAL_MS });
     probes.phase('invalid policy applied');
     // What `kubectl apply` could not send today, but etcd can hold from before validation tightened.
     const broken = policy('broken', {
@@ -233,7 +279,7 @@ describe('faults, with probes running all along', () => {
     await applyAndWait([broken, valid].join('---\n'));
     const run = await probes.stop();
 
-    expect(run.violations, describeViolations(run)).toEqual([]);
+    expectHeld(run);
     expect(await lab.probe(client, guarded.ipv4, HTTP, 'tcp', { timeoutMs: 300 })).toBe('timeout');
     expect(await lab.probe(web, guarded.ipv4, HTTP, 'tcp')).toBe('connected');
     const node2 = agents.find((agent) => agent.node.name === 'node2')!;
