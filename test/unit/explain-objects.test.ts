@@ -1,6 +1,6 @@
 // The explanation objects shared by `explain -o json`, the text rendering and the agent's /explain.
 import { describe, expect, it } from 'vitest';
-import { renderConnectionExplanation, renderPodExplanation } from '../../src/cli/explain.js';
+import { explainCommandOutput, renderConnectionExplanation, renderPodExplanation } from '../../src/cli/explain.js';
 import {
   type ConnectionExplanation,
   type QueryContext,
@@ -256,5 +256,25 @@ describe('explain queries', () => {
     const query = ask('default/database', 'default/backend', '80/TCP');
     const direct: ConnectionExplanation = connectionExplanation(snapshot, connection(at(database), at(backend), 80));
     expect(query.ok && query.value).toEqual(direct);
+  });
+});
+
+describe('bulkhead explain output', () => {
+  const json = { ...context, output: 'json' as const };
+  const text = { ...context, output: 'text' as const };
+
+  it('prints the explanation object with -o json, for a connection and for a pod, and the same in words', () => {
+    const conn = connectionExplanation(snapshot, connection(at(database), at(backend), 80));
+    expect(JSON.parse(explainCommandOutput(snapshot, ['default/database', 'default/backend', '80/TCP'], json))).toEqual(overTheWire(conn));
+    expect(explainCommandOutput(snapshot, ['default/database', 'default/backend', '80/TCP'], text)).toBe(renderConnectionExplanation(conn));
+    const pod = podExplanation(snapshot, backend);
+    expect(JSON.parse(explainCommandOutput(snapshot, ['pod', 'default/backend'], json))).toEqual(overTheWire(pod));
+    expect(explainCommandOutput(snapshot, ['pod', 'backend'], text)).toBe(renderPodExplanation(pod));
+  });
+
+  it('turns a bad request into a usage error naming it', () => {
+    expect(() => explainCommandOutput(snapshot, ['pod'], text)).toThrow('usage: bulkhead explain -f PATH pod NAMESPACE/NAME');
+    expect(() => explainCommandOutput(snapshot, ['default/database', 'default/backend'], text)).toThrow('usage: bulkhead explain -f PATH FROM TO PORT/PROTO');
+    expect(() => explainCommandOutput(snapshot, ['default/nobody', 'default/backend', '80'], text)).toThrow('no pod default/nobody in the given manifests');
   });
 });
