@@ -99,7 +99,8 @@ beforeAll(async () => {
     await writeFile(nftPath, `#!/bin/sh\nexec ip netns exec ${node.netns} nft "$@"\n`);
     await chmod(nftPath, 0o755);
     const logs: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+    // Debug: the checks that find nothing say so, and the test tampers right after one.
+    const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
     const agent = await startAgent({
       nodeName: node.name,
       source: { kind: 'manifests', directory: manifestsDir },
@@ -162,6 +163,9 @@ describe('kernel drift, repaired while probes run', () => {
       const probes = startContinuousProbes(lab, pairs());
       await new Promise((resolve) => setTimeout(resolve, 200));
 
+      // Right after a check, so that the next is at least half an interval away and the probes see the hole.
+      const checked = node1.logs.length;
+      await until(() => node1.logs.slice(checked).some((l) => l['msg'] === 'the kernel holds the applied rules'), 'a check', 2 * CHECK_INTERVAL_MS);
       probes.phase('tampered');
       const tamperedAt = Date.now();
       await node1.nft(script());

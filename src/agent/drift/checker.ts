@@ -68,7 +68,7 @@ export function startDriftChecker(options: DriftCheckerOptions): DriftChecker {
   const log = options.logger.child({ component: 'drift' });
   const repairs = new Counter({
     name: 'bulkhead_drift_repairs_total',
-    help: "Times the kernel was found not to hold the applied rules (tables flushed or edited by someone else) and the tables were rebuilt",
+    help: 'Times the kernel was found not to hold the applied rules (tables flushed or edited by someone else), each answered by rebuilding the tables',
     registers: [options.registry],
   });
   let stopped = false;
