@@ -15,7 +15,6 @@ export interface LoadedManifests {
 }
 
 export async function loadSnapshot(options: ManifestOptions): Promise<LoadedManifests> {
-  if (options.file.length === 0) throw new UsageError('no objects: give at least one -f PATH, or --cluster to read the live cluster');
   const podCidrs = options.podCidr.length > 0 ? options.podCidr : [...DEFAULT_POD_CIDRS];
   const loaded = await loadManifests(options.file, { defaultNamespace: options.namespace, podCidrs }).catch(
     (error: unknown) => {

@@ -3,7 +3,7 @@ import { UsageError, parseIP, parseProbe } from './args.js';
 import { explainCommandOutput } from './explain.js';
 import { formatValidationError } from './manifests.js';
 import { ClusterAccessError } from './cluster.js';
-import { type SourceFlags, loadObjects } from './sources.js';
+import { type SourceFlags, loadObjects, readsCluster } from './sources.js';
 import { renderJson, renderTable, simulate } from './simulate.js';
 import { CHECK_IDS, type CheckId, lint } from '../policy/lint/index.js';
 import { renderLint } from './lint.js';
@@ -20,9 +20,9 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 function manifestOptions(command: Command): Command {
   return command
     .option('-f, --filename <path>', 'manifest file or directory (repeatable), YAML or JSON', collect, [])
-    .addOption(new Option('--cluster', 'read the live cluster (pods, namespaces, NetworkPolicies) instead of manifests').conflicts('filename'))
-    .option('--kubeconfig <path>', 'with --cluster: the kubeconfig (default $KUBECONFIG, else ~/.kube/config)')
-    .option('--context <name>', 'with --cluster: the kubeconfig context (default its current one)')
+    .addOption(new Option('--cluster', 'read the live cluster (pods, namespaces, NetworkPolicies): the default without -f').conflicts('filename'))
+    .option('--kubeconfig <path>', 'reading the cluster: the kubeconfig (default $KUBECONFIG, else ~/.kube/config)')
+    .option('--context <name>', 'reading the cluster: the kubeconfig context (default its current one)')
     .option('-n, --namespace <ns>', 'namespace of objects and pod names that name none', 'default')
     .option('--pod-cidr <cidr>', 'where pods without status.podIPs get addresses (repeatable; default 10.244.0.0/16 and fd00:10:244::/48)', collect, []);
 }
@@ -62,13 +62,14 @@ export function buildProgram(name = 'bulkhead'): Command {
     .description('explain why a connection is allowed or denied (FROM TO PORT/PROTO), or what applies to a pod (pod NS/NAME)')
     .argument('<args...>', 'FROM TO PORT/PROTO (ns/pod or IP), or: pod NS/NAME')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .option('--agent <url>', "with --cluster: ask this agent's /explain for its node's view (default: the agent on each pod's node)")
-    .option('--agent-port <port>', 'with --cluster: the port of the agents found on the nodes', parsePortNumber, AGENT_PORT)
+    .option('--agent <url>', "reading the cluster: ask this agent's /explain for its node's view (default: the agent on each pod's node)")
+    .option('--agent-port <port>', 'reading the cluster: the port of the agents found on the nodes', parsePortNumber, AGENT_PORT)
     .action(async (args: string[], flags: CommonFlags & { output: 'text' | 'json'; agent?: string; agentPort: number }) => {
-      if (flags.cluster !== true && flags.agent !== undefined) throw new UsageError('--agent adds the node\'s view of the live cluster: add --cluster');
+      const live = readsCluster(flags);
+      if (!live && flags.agent !== undefined) throw new UsageError('--agent adds the node\'s view of the live cluster: it does not go with -f');
       const { snapshot, origin } = await loadReporting(flags);
       const options = { defaultNamespace: flags.namespace, where: `in ${origin}`, output: flags.output };
-      if (flags.cluster === true) {
+      if (live) {
         const { stdout, notes } = await explainClusterOutput(snapshot, args, { ...options, agentPort: flags.agentPort, ...(flags.agent === undefined ? {} : { agent: flags.agent }) });
         for (const note of notes) process.stderr.write(`bulkhead: ${note}\n`);
         process.stdout.write(`${stdout}\n`);

@@ -189,8 +189,8 @@ describe('explain --cluster with the agents of the nodes', () => {
     expect(JSON.parse(json.stdout)).toEqual(clusterExplanation(['pod', 'default/db']));
   });
 
-  it('--agent without --cluster is a usage error', async () => {
+  it('--agent with -f is a usage error', async () => {
     const run = await bulkheadInProcess(['explain', '-f', '/dev/null', '--agent', 'http://127.0.0.1:9650', 'pod', 'default/x']);
-    expect(run).toEqual({ code: 2, stdout: '', stderr: "bulkhead: --agent adds the node's view of the live cluster: add --cluster\n" });
+    expect(run).toEqual({ code: 2, stdout: '', stderr: "bulkhead: --agent adds the node's view of the live cluster: it does not go with -f\n" });
   });
 });

@@ -95,12 +95,17 @@ describe('--cluster says what -f says of the same objects', () => {
     }
   });
 
-  it('as a process, with the kubeconfig of $KUBECONFIG and its current context', async () => {
+  it('as a process, with the kubeconfig of $KUBECONFIG and its current context; without -f, the cluster is read', async () => {
     const env = { ...process.env, KUBECONFIG: threeTierConfig };
-    const [files, cluster] = await Promise.all([bulkhead(['simulate', '-f', THREE_TIER, '-f', mistakes]), bulkhead(['simulate', '--cluster'], env)]);
+    const [files, cluster, implied] = await Promise.all([
+      bulkhead(['simulate', '-f', THREE_TIER, '-f', mistakes]),
+      bulkhead(['simulate', '--cluster'], env),
+      bulkhead(['simulate'], env),
+    ]);
     expect(files.stdout).toContain('frontend');
     expect(cluster.stdout).toBe(files.stdout);
     expect(cluster.code).toBe(0);
+    expect(implied).toEqual(cluster);
   });
 
   it('reports an invalid policy of the cluster as a file error (object and field, at its API path) and fails it closed', async () => {
@@ -198,11 +203,18 @@ describe('a cluster that cannot be read is one line and exit 2', () => {
 
   it.each([
     [['simulate', '--cluster', '-f', THREE_TIER], /^error: option '--cluster' cannot be used with option '-f, --filename <path>'$/],
-    [['simulate', '--kubeconfig', '/tmp/config', '-f', THREE_TIER], /^bulkhead: --kubeconfig and --context say how to reach the cluster: add --cluster to read it$/],
-    [['simulate', '--cluster', '--pod-cidr', '10.0.0.0/16'], /^bulkhead: --pod-cidr gives addresses to pods of manifests/],
-    [['lint'], /^bulkhead: no objects: give at least one -f PATH, or --cluster to read the live cluster$/],
-  ])('a source given twice, or none: %s', async (args, message) => {
+    [['simulate', '--kubeconfig', '/tmp/config', '-f', THREE_TIER], /^bulkhead: --kubeconfig and --context say how to reach the cluster: they do not go with -f$/],
+    [['simulate', '--pod-cidr', '10.0.0.0/16'], /^bulkhead: --pod-cidr gives addresses to pods of manifests \(-f\): the pods of a cluster have their own$/],
+  ])('sources that do not go together: %s', async (args, message) => {
     expectOneLine(await bulkhead(args, { ...process.env, KUBECONFIG: threeTierConfig }), message);
+  });
+
+  it('no -f and no kubeconfig: the cluster was read, and -f is suggested', async () => {
+    const { KUBECONFIG: _unset, ...env } = process.env;
+    expectOneLine(
+      await bulkhead(['lint'], { ...env, HOME: '/nonexistent' }),
+      /^bulkhead: cannot use kubeconfig \/nonexistent\/\.kube\/config: .*no such file or directory.* \(to read manifests instead, give -f PATH\)$/,
+    );
   });
 
   it('KUBECONFIG naming several files, which kubectl would merge', async () => {
