@@ -37,7 +37,7 @@ export interface AgentStatus {
   readonly ready: boolean;
   /** Why not ready, while not. */
   readonly readyReason?: string;
-  /** When the kernel last held the rules of the latest known state (ms since the epoch). */
+  /** When a sync last brought the kernel in line with a newer state (ms since the epoch); see inForce. */
   readonly lastSuccessfulSyncAt?: number;
   readonly source: AgentSource['kind'];
   /** The API source: the resourceVersion of the state whose rules the kernel holds. */
@@ -125,11 +125,14 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
     return { retryInMs: backoffDelay(consecutiveFailures, SYNC_BACKOFF, Math.random()) };
   };
 
-  /** The kernel holds the rules of `version`'s state: say so, once per version. */
+  /**
+   * The kernel holds the rules of `version`'s state: say so, once per version. Only a newer state counts as a
+   * successful sync: during an API outage the periodic rescans confirm nothing new, and the timestamp stops.
+   */
   const inForce = (version: StateVersion, message: 'rules applied' | 'rules already in force', fields: Record<string, unknown> = {}) => {
     consecutiveFailures = 0;
-    lastSuccessfulSyncAt = Date.now();
     if (message === 'rules already in force' && JSON.stringify(version) === JSON.stringify(versionInForce)) return;
+    lastSuccessfulSyncAt = Date.now();
     versionInForce = version;
     log.info({ ...fields, ...version }, message);
   };

@@ -20,6 +20,7 @@ export function stateResourceVersion(versions: readonly string[]): string {
 export function apiSource(connection: ClusterConnection, timing: Partial<WatchTiming> | undefined, onChange: () => void, log: Logger): StateSource {
   const latest = new Map<ResourceName, ListWatchStatus>();
   let reachable = true;
+  let everReached = false;
   let version = '';
   // Bumped by every change of the state: the sync's cheap "did anything change" (the state is too big to compare).
   let generation = 0;
@@ -31,9 +32,12 @@ export function apiSource(connection: ClusterConnection, timing: Partial<WatchTi
     if (up !== reachable) {
       reachable = up;
       const down = RESOURCE_NAMES.filter((r) => latest.get(r)?.up === false);
-      if (up) log.info({ object: 'API server' }, 'watching the API server again; changes made meanwhile follow');
-      else log.warn({ object: 'API server', resources: down }, 'lost the API server; the last known state stays in force while the watches retry');
+      if (up && everReached) log.info({ object: 'API server' }, 'watching the API server again; changes made meanwhile follow');
+      else if (up) log.info({ object: 'API server' }, 'reached the API server');
+      else if (everReached) log.warn({ object: 'API server', resources: down }, 'lost the API server; the last known state stays in force while the watches retry');
+      else log.warn({ object: 'API server', resources: down }, 'cannot reach the API server yet; the rules of an earlier run stay while the watches retry');
     }
+    everReached ||= statuses.some((s) => s?.up === true);
     const listed = statuses.filter((s): s is ListWatchStatus => s !== undefined && s.listed);
     if (listed.length === RESOURCE_NAMES.length) {
       const now = stateResourceVersion(listed.map((s) => s.resourceVersion));

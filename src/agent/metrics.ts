@@ -143,7 +143,7 @@ export function createAgentMetrics(registry: Registry, source: AgentMetricsSourc
   });
   new Gauge({
     name: 'bulkhead_last_successful_sync_timestamp_seconds',
-    help: 'When the kernel last held the rules of the latest known state (0: never)',
+    help: 'When a sync last brought the kernel in line with a newer state: a change, or (API source) a newer resourceVersion, which bookmarks advance about once a minute (0: never)',
     registers,
     collect() {
       this.set((source.lastSuccessfulSyncAt() ?? 0) / 1_000);

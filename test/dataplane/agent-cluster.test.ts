@@ -208,6 +208,7 @@ describe('agent on the Kubernetes API (fake API server, real nft in a netns)', (
     expect(agentRuleset()).toMatch(/chain junk/);
     expect(await metricValue(agent, 'bulkhead_ready')).toBe(0);
     expect(await metricValue(agent, 'bulkhead_watch_up', { resource: 'pods' })).toBe(0);
+    expect(messages(logs, 'cannot reach the API server yet; the rules of an earlier run stay while the watches retry')).toHaveLength(1);
 
     await server.setDown(false);
     const plan = await expectConverged(running!);
@@ -314,7 +315,8 @@ describe('agent on the Kubernetes API (fake API server, real nft in a netns)', (
   });
 
   it('keeps enforcing the last state while the API server is down, stays ready, and catches up after', async () => {
-    const { server, agent, logs } = await started();
+    // Rescans every 100 ms: syncs run during the outage, and must neither change the rules nor claim a newer state.
+    const { server, agent, logs } = await started({ agent: { rescanIntervalMs: 100 } });
     const before = await expectConverged(running!);
     const table = () => nft(agentNamespace, 'list', 'table', 'inet', 'bulkhead');
     const enforced = table();
@@ -325,8 +327,10 @@ describe('agent on the Kubernetes API (fake API server, real nft in a netns)', (
       ns.metadata.labels = { ...ns.metadata.labels, team: 'tools' };
     });
     await vi.waitFor(async () => expect(await metricValue(agent, 'bulkhead_watch_up', { resource: 'pods' })).toBe(0), { timeout: 5_000 });
+    const lastSync = agent.status().lastSuccessfulSyncAt;
     await sleep(500);
     expect(table()).toBe(enforced);
+    expect(agent.status().lastSuccessfulSyncAt).toBe(lastSync);
     expect(agent.status()).toMatchObject({ ready: true, applied: before });
     expect(await metricValue(agent, 'bulkhead_ready')).toBe(1);
     expect(messages(logs, 'lost the API server; the last known state stays in force while the watches retry')).toHaveLength(1);
