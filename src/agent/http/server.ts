@@ -43,7 +43,8 @@ export async function startAgentHttpServer(agent: ServedAgent, options: AgentHtt
     answer(method, url, context)
       .catch((cause: unknown) => errorAnswer(500, `cannot answer ${method} ${url}: ${cause instanceof Error ? cause.message : String(cause)}`))
       .then((reply) => {
-        if (reply.status >= 500) log.error({ request: `${method} ${url}`, status: reply.status, error: reply.error }, 'request failed');
+        // 503 is the expected answer while not ready (the kubelet's probe asks every few seconds): not an error.
+        if (reply.status >= 500 && reply.status !== 503) log.error({ request: `${method} ${url}`, status: reply.status, error: reply.error }, 'request failed');
         response.writeHead(reply.status, { 'content-type': reply.contentType, ...reply.headers });
         response.end(reply.body);
       })
