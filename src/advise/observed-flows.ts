@@ -35,21 +35,35 @@ export interface ObservedFlows {
 
 /** The flows of one namespace (an end is a pod of it), deduplicated, in a stable order. */
 export function observedFlows(snapshot: Snapshot, records: readonly FlowRecord[], selection: FlowSelection): ObservedFlows {
-  const byConnection = new Map<string, { from: FlowEnd; to: FlowEnd; port: number; protocol: Protocol; times: number[]; texts: string[] }>();
+  interface Seen {
+    readonly from: FlowEnd;
+    readonly to: FlowEnd;
+    readonly port: number;
+    readonly protocol: Protocol;
+    records: number;
+    first: { readonly at: number; readonly text: string };
+    last: { readonly at: number; readonly text: string };
+  }
+  const byConnection = new Map<string, Seen>();
   const unknownPods = new Set<string>();
+  // Many records name the same few ends: resolve each text once.
+  const ends = new Map<string, FlowEnd | undefined>();
+  const resolve = (text: string) => {
+    if (!ends.has(text)) ends.set(text, resolveEnd(snapshot, text));
+    return ends.get(text);
+  };
   let skippedByVerdict = 0;
   for (const record of records) {
-    const time = Date.parse(record.time);
-    if (selection.since !== undefined && time < selection.since) continue;
+    const at = Date.parse(record.time);
+    if (selection.since !== undefined && at < selection.since) continue;
     if (record.verdict !== 'allowed') {
       skippedByVerdict++;
       continue;
     }
-    const from = resolveEnd(snapshot, record.from);
-    const to = resolveEnd(snapshot, record.to);
-    const touchesNamespace = [record.from, record.to].some((text) => text.startsWith(`${selection.namespace}/`));
+    const from = resolve(record.from);
+    const to = resolve(record.to);
     if (from === undefined || to === undefined) {
-      if (touchesNamespace) {
+      if ([record.from, record.to].some((text) => text.startsWith(`${selection.namespace}/`))) {
         if (from === undefined) unknownPods.add(record.from);
         if (to === undefined) unknownPods.add(record.to);
       }
@@ -57,24 +71,27 @@ export function observedFlows(snapshot: Snapshot, records: readonly FlowRecord[]
     }
     if (!isInNamespace(from, selection.namespace) && !isInNamespace(to, selection.namespace)) continue;
     const key = `${endKey(from)} ${endKey(to)} ${record.port}/${record.protocol}`;
-    const entry = byConnection.get(key) ?? { from, to, port: record.port, protocol: record.protocol, times: [], texts: [] };
-    entry.times.push(time);
-    entry.texts.push(record.time);
-    byConnection.set(key, entry);
+    const time = { at, text: record.time };
+    const seen = byConnection.get(key);
+    if (seen === undefined) {
+      byConnection.set(key, { from, to, port: record.port, protocol: record.protocol, records: 1, first: time, last: time });
+      continue;
+    }
+    seen.records++;
+    if (at < seen.first.at) seen.first = time;
+    if (at > seen.last.at) seen.last = time;
   }
-  const flows = [...byConnection.values()].map((entry): ObservedFlow => {
-    const first = entry.times.indexOf(Math.min(...entry.times));
-    const last = entry.times.indexOf(Math.max(...entry.times));
-    return {
-      from: entry.from,
-      to: entry.to,
-      port: entry.port,
-      protocol: entry.protocol,
-      records: entry.times.length,
-      firstSeen: entry.texts[first]!,
-      lastSeen: entry.texts[last]!,
-    };
-  });
+  const flows = [...byConnection.values()].map(
+    (seen): ObservedFlow => ({
+      from: seen.from,
+      to: seen.to,
+      port: seen.port,
+      protocol: seen.protocol,
+      records: seen.records,
+      firstSeen: seen.first.text,
+      lastSeen: seen.last.text,
+    }),
+  );
   return { flows: flows.sort(compareFlows), unknownPods: [...unknownPods].sort(), skippedByVerdict };
 }
 
