@@ -1,5 +1,4 @@
 import { type Pod, podKey } from '../model/types.js';
-import { ipFamily } from '../policy/index.js';
 import { canonicalIP } from '../snapshot/snapshot.js';
 import { IFNAME_MAX_LENGTH } from './names.js';
 import { type Expression, type SetElement, address, drop, etherType, iifname, match, setRef } from './nft-json.js';
@@ -38,7 +37,11 @@ const IPV6_UNBOUND_SOURCES: Expression = { set: ['::', { prefix: { addr: 'fe80::
  * it is dropped before any policy sees it, so peer matching by IP cannot be fooled by a forged source.
  * Only pods of this node that the snapshot knows are bound; the binding's addresses are the CNI's own record.
  */
-export function bindingTable(localPods: readonly Pod[], bindings: readonly PodBinding[]): BindingTable {
+export function bindingTable(
+  localPods: readonly Pod[],
+  bindings: readonly PodBinding[],
+  canonical: (ip: string) => string = canonicalIP,
+): BindingTable {
   const bindingByPod = new Map(bindings.map((b) => [podKey(b), b]));
   const ports: SetElement[] = [];
   const sources: Record<4 | 6, SetElement[]> = { 4: [], 6: [] };
@@ -47,14 +50,15 @@ export function bindingTable(localPods: readonly Pod[], bindings: readonly PodBi
 
   for (const pod of localPods) {
     const binding = bindingByPod.get(podKey(pod));
-    const issues = binding ? bindingProblems(pod, binding) : [];
+    const issues = binding ? bindingProblems(pod, binding, canonical) : [];
     problems.push(...issues);
     if (!binding || issues.length > 0) {
       if (pod.ips.length > 0) unboundPods.push({ namespace: pod.namespace, name: pod.name });
       continue;
     }
     ports.push(binding.hostIfname);
-    for (const ip of binding.ips.map(canonicalIP)) sources[ipFamily(ip)].push({ concat: [binding.hostIfname, ip] });
+    // Canonical addresses are never IPv4-mapped (the model's contract): the family shows in the text.
+    for (const ip of binding.ips.map(canonical)) sources[ip.includes(':') ? 6 : 4].push({ concat: [binding.hostIfname, ip] });
   }
 
   return {
@@ -101,7 +105,7 @@ export function bindingTable(localPods: readonly Pod[], bindings: readonly PodBi
 }
 
 /** Why nft could not take this binding; empty when it can. */
-function bindingProblems(pod: Pod, binding: PodBinding): CompileProblem[] {
+function bindingProblems(pod: Pod, binding: PodBinding, canonical: (ip: string) => string): CompileProblem[] {
   const object = `Pod ${podKey(pod)}`;
   const problems: CompileProblem[] = [];
   if (binding.hostIfname.length === 0 || binding.hostIfname.length > IFNAME_MAX_LENGTH || /[\s"]/.test(binding.hostIfname)) {
@@ -114,7 +118,7 @@ function bindingProblems(pod: Pod, binding: PodBinding): CompileProblem[] {
   }
   binding.ips.forEach((ip, index) => {
     try {
-      canonicalIP(ip);
+      canonical(ip);
     } catch {
       problems.push({
         kind: 'inexpressible',

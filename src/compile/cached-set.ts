@@ -50,7 +50,7 @@ export function patchCachedSet(set: CachedSet, snapshot: Snapshot, removed: read
   const { plan } = set;
   const elements = [...plan.elements];
   const extra = new Map(set.extra);
-  let changed = false;
+  const touched = new Map<string, SetElement>();
   for (const element of leaving) {
     const key = elementKey(plan, element);
     const more = extra.get(key);
@@ -61,8 +61,8 @@ export function patchCachedSet(set: CachedSet, snapshot: Snapshot, removed: read
     }
     const index = search(plan, elements, key);
     if (index.found) {
+      touched.set(key, elements[index.at]!);
       elements.splice(index.at, 1);
-      changed = true;
     }
   }
   for (const element of coming) {
@@ -73,10 +73,32 @@ export function patchCachedSet(set: CachedSet, snapshot: Snapshot, removed: read
       continue;
     }
     elements.splice(index.at, 0, element);
-    changed = true;
+    touched.set(key, element);
   }
-  return { ...set, plan: changed ? { ...plan, elements } : plan, extra };
+  // What left and came in the end: a pod that changed but kept its address leaves the element where it was.
+  const adds: SetElement[] = [];
+  const deletes: SetElement[] = [];
+  for (const key of [...touched.keys()].sort()) {
+    const before = search(plan, plan.elements, key).found;
+    const after = search(plan, elements, key).found;
+    if (before && !after) deletes.push(touched.get(key)!);
+    if (!before && after) adds.push(touched.get(key)!);
+  }
+  if (adds.length === 0 && deletes.length === 0) return { ...set, extra };
+  const patched: SetPlan = { ...plan, elements };
+  changes.set(patched, { base: plan, adds, deletes });
+  return { ...set, plan: patched, extra };
 }
+
+/** The elements that left and came between a set and the patch of it, keys sorted, when `desired` is one. */
+export function patchedElements(applied: SetPlan, desired: SetPlan): { readonly adds: readonly SetElement[]; readonly deletes: readonly SetElement[] } | undefined {
+  const change = changes.get(desired);
+  return change && change.base === applied ? change : undefined;
+}
+
+// Each patched set's change from the set it was patched from, so a diff against that set needs no merge walk
+// over elements as many as the cluster's pods. Held weakly: it goes with the plan.
+const changes = new WeakMap<SetPlan, { readonly base: SetPlan; readonly adds: readonly SetElement[]; readonly deletes: readonly SetElement[] }>();
 
 /** Binary search by element key: where the key is, or where it would go. */
 function search(set: Pick<SetPlan, 'map'>, elements: readonly SetElement[], key: string): { found: boolean; at: number } {

@@ -1,10 +1,10 @@
-import { type NetworkPolicy, type Pod, podKey, policyKey } from '../model/types.js';
+import { type Direction, type NetworkPolicy, type Pod, podKey, policyKey } from '../model/types.js';
 import { isolatingPolicies } from '../policy/index.js';
-import type { Snapshot } from '../snapshot/snapshot.js';
+import { type Snapshot, canonicalIP } from '../snapshot/snapshot.js';
 import { type PodBinding, type PodRef, bindingTable } from './binding-table.js';
 import { patchCachedSet } from './cached-set.js';
 import type { Plan } from './plan.js';
-import { type PolicyTableMemo, emptyPolicyTableMemo, policyTable } from './policy-table.js';
+import { type Isolating, type PolicyTableMemo, emptyPolicyTableMemo, policyTable, sameObjects } from './policy-table.js';
 import { type CompileProblem, distinctProblems } from './problems.js';
 import { UNKNOWN_LOCAL_PODS_COUNTER, type UnknownLocalPodsOption, unknownLocalPodsGuard } from './unknown-local-pods.js';
 
@@ -36,8 +36,25 @@ export interface Compiler {
   compile(snapshot: Snapshot, options: CompileOptions): CompileResult;
 }
 
+/** A pod's isolating policies, kept while the policies of its namespace are the same objects. */
+interface KeptIsolation {
+  readonly namespacePolicies: readonly NetworkPolicy[];
+  readonly ingress: readonly NetworkPolicy[];
+  readonly egress: readonly NetworkPolicy[];
+}
+
+interface CompilerMemo extends PolicyTableMemo {
+  readonly isolation: WeakMap<Pod, KeptIsolation>;
+  /** Binding addresses as canonicalIP gives them (or its error): bindings are read anew every sync. */
+  readonly canonicalIPs: Map<string, string | Error>;
+}
+
+function emptyMemo(): CompilerMemo {
+  return { ...emptyPolicyTableMemo(), isolation: new WeakMap(), canonicalIPs: new Map() };
+}
+
 interface CompilerState {
-  readonly memo: PolicyTableMemo;
+  readonly memo: CompilerMemo;
   readonly pods: ReadonlySet<Pod>;
   /** What the sets and chains were made under: any difference starts over. */
   readonly frame: string;
@@ -53,7 +70,7 @@ export function createCompiler(): Compiler {
     compile(snapshot, options) {
       const frame = compileFrame(snapshot, options);
       const pods = new Set(snapshot.pods);
-      let memo = emptyPolicyTableMemo();
+      let memo = emptyMemo();
       if (state && state.frame === frame) {
         const removed = [...state.pods].filter((pod) => !pods.has(pod));
         const added = snapshot.pods.filter((pod) => !state!.pods.has(pod));
@@ -76,24 +93,62 @@ export function createCompiler(): Compiler {
  * matters only as a member of the peer sets those chains reference.
  */
 export function compilePlan(snapshot: Snapshot, options: CompileOptions): CompileResult {
-  return compileWith(snapshot, options, emptyPolicyTableMemo());
+  return compileWith(snapshot, options, emptyMemo());
 }
 
-function compileWith(snapshot: Snapshot, options: CompileOptions, memo: PolicyTableMemo): CompileResult {
+function compileWith(snapshot: Snapshot, options: CompileOptions, memo: CompilerMemo): CompileResult {
   const localPods = snapshot.pods
     .filter((pod) => pod.nodeName === options.nodeName && !pod.hostNetwork)
     .sort((a, b) => (podKey(a) < podKey(b) ? -1 : 1));
+  const isolating = keptIsolation(snapshot, memo.isolation);
   const guard = options.unknownLocalPods && unknownLocalPodsGuard(options.unknownLocalPods, localPods);
-  const policy = policyTable(snapshot, localPods, memo, guard);
-  const binding = bindingTable(localPods, options.bindings);
+  const policy = policyTable(snapshot, localPods, isolating, memo, guard);
+  const binding = bindingTable(localPods, options.bindings, keptCanonicalIP(memo.canonicalIPs, options.bindings));
   return {
     plan: {
       tables: [policy.table, binding.table],
       counters: policy.counters,
       ...(guard ? { unknownLocalPodsCounter: UNKNOWN_LOCAL_PODS_COUNTER } : {}),
     },
-    problems: distinctProblems([...invalidPolicyProblems(snapshot, localPods), ...policy.problems, ...binding.problems]),
+    problems: distinctProblems([...invalidPolicyProblems(localPods, isolating), ...policy.problems, ...binding.problems]),
     unboundPods: binding.unboundPods,
+  };
+}
+
+/**
+ * isolatingPolicies looks only at the policies of the pod's namespace: its answer holds while the pod and those
+ * policies are the same objects.
+ */
+function keptIsolation(snapshot: Snapshot, kept: WeakMap<Pod, KeptIsolation>): Isolating {
+  return (pod: Pod, direction: Direction) => {
+    const namespacePolicies = snapshot.policiesInNamespace(pod.namespace);
+    let entry = kept.get(pod);
+    if (!entry || !sameObjects(entry.namespacePolicies, namespacePolicies)) {
+      entry = { namespacePolicies, ingress: isolatingPolicies(snapshot, pod, 'ingress'), egress: isolatingPolicies(snapshot, pod, 'egress') };
+      kept.set(pod, entry);
+    }
+    return entry[direction];
+  };
+}
+
+/** canonicalIP remembered for this sync's binding addresses only (the others leave the memo). */
+function keptCanonicalIP(kept: Map<string, string | Error>, bindings: readonly PodBinding[]): (ip: string) => string {
+  const used = new Set(bindings.flatMap((binding) => binding.ips));
+  for (const ip of [...kept.keys()]) {
+    if (!used.has(ip)) kept.delete(ip);
+  }
+  return (ip) => {
+    let canonical = kept.get(ip);
+    if (canonical === undefined) {
+      try {
+        canonical = canonicalIP(ip);
+      } catch (error) {
+        canonical = error as Error;
+      }
+      kept.set(ip, canonical);
+    }
+    if (canonical instanceof Error) throw canonical;
+    return canonical;
   };
 }
 
@@ -107,10 +162,10 @@ function compileFrame(snapshot: Snapshot, options: CompileOptions): string {
 }
 
 /** Invalid policies that isolate a pod of this node: they allow nothing here, so say why. */
-function invalidPolicyProblems(snapshot: Snapshot, localPods: readonly Pod[]): CompileProblem[] {
+function invalidPolicyProblems(localPods: readonly Pod[], isolating: Isolating): CompileProblem[] {
   const invalid = new Map<string, NetworkPolicy>();
   for (const pod of localPods) {
-    for (const policy of [...isolatingPolicies(snapshot, pod, 'ingress'), ...isolatingPolicies(snapshot, pod, 'egress')]) {
+    for (const policy of [...isolating(pod, 'ingress'), ...isolating(pod, 'egress')]) {
       if (policy.errors.length > 0) invalid.set(policyKey(policy), policy);
     }
   }

@@ -1,4 +1,5 @@
 import type { Expression, NftCommand, NftObject, NftTransaction, SetElement, TableRef } from './nft-json.js';
+import { patchedElements } from './cached-set.js';
 import { type ChainPlan, type Plan, type SetPlan, type TablePlan, elementKey } from './plan.js';
 
 /**
@@ -105,6 +106,9 @@ interface ElementChange {
 }
 
 function elementChange(applied: SetPlan, desired: SetPlan): ElementChange {
+  // A set the compiler patched from `applied` says what changed.
+  const patched = patchedElements(applied, desired);
+  if (patched) return { flush: false, ...patched };
   // Both element lists are sorted by key (a Plan's invariant): one merge walk finds what left and what came,
   // without hashing every element of sets as large as the cluster.
   const value = (element: SetElement) => (applied.map ? JSON.stringify(element) : undefined);

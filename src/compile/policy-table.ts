@@ -1,5 +1,4 @@
 import { DIRECTIONS, type Direction, type NetworkPolicy, type Pod, podKey } from '../model/types.js';
-import { isolatingPolicies } from '../policy/index.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { dropCounterName, podChainName } from './names.js';
 import { type Expression, type SetElement, type Statement, accept, address, match, setRef } from './nft-json.js';
@@ -47,6 +46,9 @@ export function emptyPolicyTableMemo(): PolicyTableMemo {
   return { sets: new Map(), chains: new WeakMap() };
 }
 
+/** The policies isolating a pod in a direction (isolatingPolicies, or a memo of it). */
+export type Isolating = (pod: Pod, direction: Direction) => readonly NetworkPolicy[];
+
 export interface PolicyTable {
   readonly table: TablePlan;
   readonly counters: Readonly<Record<string, CounterOwner>>;
@@ -60,6 +62,7 @@ export interface PolicyTable {
 export function policyTable(
   snapshot: Snapshot,
   localPods: readonly Pod[],
+  isolating: Isolating,
   memo: PolicyTableMemo,
   guard?: UnknownLocalPodsGuard,
 ): PolicyTable {
@@ -75,7 +78,7 @@ export function policyTable(
     const jumps: Record<4 | 6, SetElement[]> = { 4: [], 6: [] };
     const owners = new Map<string, Pod>();
     for (const pod of localPods) {
-      const policies = isolatingPolicies(snapshot, pod, direction);
+      const policies = isolating(pod, direction);
       if (policies.length === 0) continue;
       const kept = memo.chains.get(pod)?.[direction];
       let compiled: PodChain;
@@ -158,7 +161,7 @@ function setReferences(chain: ChainPlan): string[] {
   return [...names];
 }
 
-function sameObjects<T>(a: readonly T[], b: readonly T[]): boolean {
+export function sameObjects<T>(a: readonly T[], b: readonly T[]): boolean {
   return a.length === b.length && a.every((item, i) => item === b[i]);
 }
 
