@@ -28,3 +28,4 @@ export {
   type TableRef,
 } from './nft-json.js';
 export { dropCounterName, podChainName } from './names.js';
+export { DENIED_LOG_GROUP, DENIED_LOG_LIMIT } from './pod-chain.js';

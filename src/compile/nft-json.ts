@@ -30,6 +30,10 @@ export type Statement =
   | { readonly vmap: { readonly key: Expression; readonly data: Expression } }
   /** A reference to a named counter object. */
   | { readonly counter: string }
+  /** Matches while under the rate (a token bucket per rule), so the statements after it run only then. */
+  | { readonly limit: { readonly rate: number; readonly per: 'second'; readonly burst: number } }
+  /** To user space through nfnetlink_log group `group` (NFLOG), tagged with `prefix`. */
+  | { readonly log: { readonly prefix: string; readonly group: number } }
   | { readonly accept: null }
   | { readonly drop: null };
 

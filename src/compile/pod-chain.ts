@@ -7,6 +7,19 @@ import { portAlternatives } from './port-match.js';
 import type { CompileProblem } from './problems.js';
 import type { NamedPort, NamedPortTarget, SetCatalog } from './set-catalog.js';
 
+/**
+ * The nflog group of denied packets, which the agent's verdict stream (`bulkhead monitor`) reads: 8421, a number
+ * no other tool we know of uses (`nft ... log group 0` is the common default).
+ */
+export const DENIED_LOG_GROUP = 8421;
+
+/**
+ * Pod chains see only packets of new connections (the base chains accept established and related ones first),
+ * and each pod chain's rule has its own bucket: one pod flooding denied connections cannot hide another pod's
+ * drops, and user space gets at most 10 records a second (20 at once) per pod and direction.
+ */
+export const DENIED_LOG_LIMIT = { rate: 10, per: 'second', burst: 20 } as const;
+
 export interface PodChain {
   readonly chain: ChainPlan;
   readonly problems: readonly CompileProblem[];
@@ -14,8 +27,9 @@ export interface PodChain {
 
 /**
  * The chain a local pod's packets jump to for one direction: an accept per way a rule of an isolating policy
- * admits them (policies by name, rules in order, each commented `ns/policy direction[i]`), then the pod's drop
- * counter and drop. Peers appear only as set references, so other pods coming and going never change it.
+ * admits them (policies by name, rules in order, each commented `ns/policy direction[i]`), then a rate-limited
+ * log of the denied packet (prefix: the drop counter's name), then the pod's drop counter and drop. Peers appear
+ * only as set references, so other pods coming and going never change it.
  */
 export function podChain(
   catalog: SetCatalog,
@@ -36,7 +50,9 @@ export function podChain(
       for (const expr of compiled.alternatives) rules.push({ expr, comment });
     });
   }
-  rules.push({ expr: [{ counter: dropCounterName(pod, direction) }, drop] });
+  const counter = dropCounterName(pod, direction);
+  rules.push({ expr: [{ limit: DENIED_LOG_LIMIT }, { log: { prefix: counter, group: DENIED_LOG_GROUP } }] });
+  rules.push({ expr: [{ counter }, drop] });
   return { chain: { name: podChainName(pod, direction), rules }, problems };
 }
 

@@ -118,6 +118,7 @@ describe('diffPlans: minimality', () => {
       'add rule pod_in_shop_web-2',
       'add rule pod_in_shop_web-2',
       'add rule pod_in_shop_web-2',
+      'add rule pod_in_shop_web-2',
       'flush chain pod_in_shop_web',
       'delete chain pod_in_shop_web',
       'delete counter drop_in_shop_web',

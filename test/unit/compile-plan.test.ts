@@ -6,6 +6,9 @@ import {
   type CompileResult,
   type PodBinding,
   type SetPlan,
+  DENIED_LOG_GROUP,
+  DENIED_LOG_LIMIT,
+  type RulePlan,
   UNKNOWN_LOCAL_PODS_COUNTER,
   compilePlan,
   counterNames,
@@ -29,6 +32,12 @@ import {
 } from '../support/builders.js';
 
 const NODE = 'node-a';
+
+/** The end of every pod chain: the rate-limited log of a denied packet, then the pod's counter and drop. */
+const deniedTail = (counter: string): RulePlan[] => [
+  { expr: [{ limit: DENIED_LOG_LIMIT }, { log: { prefix: counter, group: DENIED_LOG_GROUP } }] },
+  { expr: [{ counter }, { drop: null }] },
+];
 
 const web = pod('shop/web', { labels: { app: 'web' }, ips: ['10.0.1.1', 'fd00::1:1'], nodeName: NODE, ports: [containerPort(8080, 'http')] });
 const api = pod('shop/api', { labels: { app: 'api' }, ips: ['10.0.1.2'], nodeName: NODE, ports: [containerPort(9000, 'http')] });
@@ -87,10 +96,10 @@ describe('compilePlan: locality and dispatch', () => {
     expect(set(result, 'egress_pods6').elements).toEqual([]);
   });
 
-  it('ends every pod chain in its named counter and drop', () => {
+  it('ends every pod chain in a rate-limited log of the denied packet (prefix: its counter), its named counter and drop', () => {
     const result = compile([web, api], [allowWebFromApi]);
     const rules = chain(result, 'pod_in_shop_web').rules;
-    expect(rules[rules.length - 1]).toEqual({ expr: [{ counter: 'drop_in_shop_web' }, { drop: null }] });
+    expect(rules.slice(-2)).toEqual(deniedTail('drop_in_shop_web'));
   });
 
   it('matches a pod peer through twin IPv4/IPv6 sets that hold remote pods too', () => {
@@ -148,7 +157,7 @@ describe('compilePlan: ports', () => {
 
   it('drops a rule whose only ports are named ports the local pod does not declare', () => {
     const result = compile([web], [policy('shop/named', { podSelector: everything(), ingress: [rule([], [port('grpc')])] })]);
-    expect(chain(result, 'pod_in_shop_web').rules).toEqual([{ expr: [{ counter: 'drop_in_shop_web' }, { drop: null }] }]);
+    expect(chain(result, 'pod_in_shop_web').rules).toEqual(deniedTail('drop_in_shop_web'));
   });
 
   it('resolves named egress ports per destination pod into address . protocol . port sets', () => {
@@ -222,7 +231,7 @@ describe('compilePlan: ipBlock', () => {
     const result = compile([web], [
       policy('shop/none', { podSelector: everything(), ingress: [rule([ipBlockPeer('10.0.0.0/24', ['10.0.0.0/23'])])] }),
     ]);
-    expect(chain(result, 'pod_in_shop_web').rules).toHaveLength(1);
+    expect(chain(result, 'pod_in_shop_web').rules).toEqual(deniedTail('drop_in_shop_web'));
   });
 });
 
@@ -241,7 +250,7 @@ describe('compilePlan: problems (fail closed)', () => {
         message: 'must be between 1 and 65535; the policy allows nothing, so the pods it selects stay isolated',
       },
     ]);
-    expect(chain(result, 'pod_in_shop_web').rules).toHaveLength(1);
+    expect(chain(result, 'pod_in_shop_web').rules).toEqual(deniedTail('drop_in_shop_web'));
   });
 
   it('does not report invalid policies that isolate no pod of this node', () => {
@@ -262,7 +271,7 @@ describe('compilePlan: problems (fail closed)', () => {
     expect(result.problems).toMatchObject([
       { kind: 'inexpressible', object: 'NetworkPolicy shop/odd', field: 'spec.ingress[0].from[1].ipBlock' },
     ]);
-    expect(chain(result, 'pod_in_shop_web').rules.map((r) => r.comment)).toEqual(['shop/odd ingress[1]', undefined]);
+    expect(chain(result, 'pod_in_shop_web').rules.map((r) => r.comment)).toEqual(['shop/odd ingress[1]', undefined, undefined]);
   });
 
   it('keeps a shared address with the first local pod and reports the other', () => {
