@@ -43,10 +43,17 @@ export interface Run {
   readonly stderr: string;
 }
 
+export const MAIN = join(REPO, 'src', 'cli', 'main.ts');
+
 /** `bulkhead ARGS` as a process, asynchronously. */
-export function bulkhead(args: readonly string[], env: NodeJS.ProcessEnv = process.env, script = join(REPO, 'src', 'cli', 'main.ts')): Promise<Run> {
+export function bulkhead(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+  return runProcess(process.execPath, ['--import', 'tsx', MAIN, ...args], env);
+}
+
+/** A command as a process, asynchronously: its exit code (null when killed) and output. */
+export function runProcess(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO, env, encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(command, args, { cwd: REPO, env, encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
       resolve({ code, stdout, stderr });
     });
