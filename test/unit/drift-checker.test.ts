@@ -79,6 +79,19 @@ describe('drift checker', () => {
     });
   });
 
+  it('says so louder when the same drift is back after the rebuild, and still repairs it', async () => {
+    const h = harness(async () => [listingOf([])]);
+    await h.checker.checkNow();
+    await h.checker.checkNow();
+    await h.checker.stop();
+    expect(h.resyncs).toHaveLength(2);
+    expect(await repairs(h.registry)).toBe(2);
+    expect(h.logs.filter((l) => Number(l['level']) >= 40).map((l) => [l['level'], l['msg']])).toEqual([
+      [40, 'the kernel does not hold the applied rules; rebuilding the tables in one transaction'],
+      [50, 'the kernel differs from the applied rules again in the same way after a rebuild; rebuilding the tables again'],
+    ]);
+  });
+
   it('names at most 20 differences in the log, and how many more there are', async () => {
     const many: Plan = { ...plan, tables: [{ ...plan.tables[0]!, counters: Array.from({ length: 25 }, (_, i) => `c${i}`) }] };
     const h = harness(async () => [listingOf(['10.0.0.1'])]);

@@ -75,6 +75,8 @@ export function startDriftChecker(options: DriftCheckerOptions): DriftChecker {
   let timer: NodeJS.Timeout | undefined;
   // One check at a time: the timer's and checkNow's are queued behind each other.
   let queue: Promise<unknown> = Promise.resolve();
+  // What the last check that found drift found, until a check finds none.
+  let lastDrift: string | undefined;
 
   const checkOnce = async (): Promise<DriftCheckOutcome> => {
     const before = options.subject.appliedKernel();
@@ -84,19 +86,26 @@ export function startDriftChecker(options: DriftCheckerOptions): DriftChecker {
     if (options.subject.appliedKernel()?.generation !== before.generation) return { kind: 'skipped', reason: 'a transaction ran during the listing' };
     const drift = kernelDrift(before.plan, listings);
     if (drift.length === 0) {
+      lastDrift = undefined;
       log.debug('the kernel holds the applied rules');
       return { kind: 'in-sync' };
     }
     repairs.inc();
     const differences = drift.slice(0, LOGGED_DIFFERENCES).map(describeDrift);
-    log.warn(
-      {
-        objects: [...new Set(drift.map(driftObject))],
-        differences,
-        ...(drift.length > differences.length ? { moreDifferences: drift.length - differences.length } : {}),
-      },
-      'the kernel does not hold the applied rules; rebuilding the tables in one transaction',
-    );
+    const fields = {
+      objects: [...new Set(drift.map(driftObject))],
+      differences,
+      ...(drift.length > differences.length ? { moreDifferences: drift.length - differences.length } : {}),
+    };
+    // The same differences right after the rebuild that should have removed them: something keeps undoing our
+    // tables, or this check misreads what nft lists. Repairing stays the safe answer; an operator has to look.
+    const key = JSON.stringify(drift);
+    if (key === lastDrift) {
+      log.error(fields, 'the kernel differs from the applied rules again in the same way after a rebuild; rebuilding the tables again');
+    } else {
+      log.warn(fields, 'the kernel does not hold the applied rules; rebuilding the tables in one transaction');
+    }
+    lastDrift = key;
     options.subject.requestFullResync(`kernel drift: ${differences[0]}`);
     return { kind: 'repair-requested', drift };
   };
