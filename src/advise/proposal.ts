@@ -3,7 +3,7 @@
 // (peers x ports) allows exactly the union of its grants and never a peer on another peer's port.
 import { type Direction, type NetworkPolicy, type Peer, type PolicyPort, type Rule, METADATA_NAME_LABEL } from '../model/types.js';
 import { type Grant, type PeerClass, comparePeers, comparePorts, grantsFor, peerKey, portKey } from './grants.js';
-import { type ObservedFlow, compareFlows, compareText, flowName } from './observed-flows.js';
+import { type ObservedFlow, compareText } from './observed-flows.js';
 import { selectorKey } from './workload.js';
 
 export type PolicyPurpose = 'default-deny' | 'dns' | 'workload';
@@ -36,11 +36,15 @@ const POLICY_TYPE_ORDER: readonly Direction[] = ['ingress', 'egress'];
 export const DEFAULT_DENY_NAME = 'default-deny';
 export const DNS_POLICY_NAME = 'allow-dns';
 
+/** Each observed flow's place in the proposal's list: rules list the flows they cover in that order. */
+type FlowOrder = ReadonlyMap<ObservedFlow, number>;
+
 export function propose(namespace: string, flows: readonly ObservedFlow[]): Proposal {
   const grants = grantsFor(namespace, flows);
+  const order: FlowOrder = new Map(flows.map((flow, i) => [flow, i]));
   const policies: ProposedPolicy[] = [defaultDeny(namespace)];
   const dns = grants.filter((g) => g.purpose === 'dns');
-  if (dns.length > 0) policies.push(policyOf(namespace, DNS_POLICY_NAME, 'dns', dns));
+  if (dns.length > 0) policies.push(policyOf(namespace, DNS_POLICY_NAME, 'dns', dns, order));
 
   const bySubject = new Map<string, Grant[]>();
   for (const grant of grants.filter((g) => g.purpose === 'workload')) {
@@ -51,7 +55,7 @@ export function propose(namespace: string, flows: readonly ObservedFlow[]): Prop
   for (const key of [...bySubject.keys()].sort(compareText)) {
     const subjectGrants = bySubject.get(key)!;
     const name = uniqueName(`allow-${policyNamePart(subjectGrants[0]!.subject.name)}`, taken);
-    policies.push(policyOf(namespace, name, 'workload', subjectGrants));
+    policies.push(policyOf(namespace, name, 'workload', subjectGrants, order));
   }
   return { namespace, policies, grants, flows };
 }
@@ -65,11 +69,11 @@ function defaultDeny(namespace: string): ProposedPolicy {
 }
 
 /** One policy for grants that share a subject: per direction, one rule per distinct set of ports. */
-function policyOf(namespace: string, name: string, purpose: PolicyPurpose, grants: readonly Grant[]): ProposedPolicy {
+function policyOf(namespace: string, name: string, purpose: PolicyPurpose, grants: readonly Grant[], order: FlowOrder): ProposedPolicy {
   const rules: Record<Direction, Rule[]> = { ingress: [], egress: [] };
   const proposed: ProposedRule[] = [];
   for (const direction of POLICY_TYPE_ORDER) {
-    for (const group of rulesOf(namespace, grants.filter((g) => g.direction === direction))) {
+    for (const group of rulesOf(namespace, grants.filter((g) => g.direction === direction), order)) {
       proposed.push({ direction, index: rules[direction].length, flows: group.flows });
       rules[direction].push({ peers: group.peers.map((peer) => peerOf(namespace, peer)), ports: group.ports });
     }
@@ -84,7 +88,7 @@ interface RuleGroup {
   readonly flows: readonly ObservedFlow[];
 }
 
-function rulesOf(namespace: string, grants: readonly Grant[]): RuleGroup[] {
+function rulesOf(namespace: string, grants: readonly Grant[], order: FlowOrder): RuleGroup[] {
   // Every port a peer is granted, then peers with identical port sets share one rule.
   interface PeerPorts {
     readonly peer: PeerClass;
@@ -111,7 +115,7 @@ function rulesOf(namespace: string, grants: readonly Grant[]): RuleGroup[] {
   const groups = [...byPorts.values()].map((g) => ({
     peers: g.peers.sort((a, b) => comparePeers(namespace, a, b)),
     ports: g.ports,
-    flows: uniqueFlows(g.flows),
+    flows: uniqueFlows(g.flows, order),
   }));
   return groups.sort((a, b) => comparePeers(namespace, a.peers[0]!, b.peers[0]!));
 }
@@ -146,8 +150,9 @@ function networkPolicy(
   return { namespace, name, podSelector, policyTypes, ingress: rules.ingress, egress: rules.egress, annotations: {}, errors: [] };
 }
 
-function uniqueFlows(flows: readonly ObservedFlow[]): ObservedFlow[] {
-  return [...new Map(flows.map((f) => [flowName(f), f])).values()].sort(compareFlows);
+/** Each flow once, in the order of the observed flows. */
+function uniqueFlows(flows: readonly ObservedFlow[], order: FlowOrder): ObservedFlow[] {
+  return [...new Set(flows)].sort((a, b) => order.get(a)! - order.get(b)!);
 }
 
 const MAX_NAME = 63;
