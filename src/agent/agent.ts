@@ -4,7 +4,7 @@
 // last known state's, and a stopped agent its last ones.
 import { type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
-import { isEmptyTransaction, type Plan, POLICY_TABLE } from '../compile/index.js';
+import { createCompiler, isEmptyTransaction, type Plan, POLICY_TABLE } from '../compile/index.js';
 import { podKey } from '../model/index.js';
 import { type BackoffPolicy, backoffDelay, createNftRunner, describeTarget } from '../nft/index.js';
 import { readCniCache } from '../node/cni-cache.js';
@@ -75,6 +75,7 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
   const registry = new Registry();
   const runner = createNftRunner({ logger: log, registry, ...(options.nftPath === undefined ? {} : { nftPath: options.nftPath }) });
   const report = findingsReporter();
+  const compiler = createCompiler();
 
   let kernel: { plan: Plan; exact: boolean } | undefined;
   let view: AgentView | undefined;
@@ -179,7 +180,7 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
       nodeName: options.nodeName,
       bindings: cni.bindings,
       ...(options.unknownLocalPods === undefined ? {} : { unknownLocalPods: options.unknownLocalPods }),
-    });
+    }, compiler);
     report('compile problems', step.problems, (p) => JSON.stringify(p), (p) =>
       log.warn({ object: p.object, field: p.field, problem: p.kind }, p.message),
     );
