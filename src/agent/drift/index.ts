@@ -2,7 +2,6 @@
 // and then and asks the agent to repair.
 export {
   type AppliedKernel,
-  DEFAULT_DRIFT_CHECK_INTERVAL_MS,
   type DriftChecker,
   type DriftCheckerOptions,
   type DriftCheckOutcome,
@@ -10,6 +9,6 @@ export {
   startDriftChecker,
 } from './checker.js';
 export { describeDrift, driftObject } from './describe.js';
-export { ELEMENT_SAMPLE_SIZE, type KernelDrift, kernelDrift, ruleSignature } from './drift.js';
+export { type KernelDrift, kernelDrift, ruleSignature } from './drift.js';
 export { type KernelLister, nftKernelLister } from './list-kernel.js';
 export { type ListedTable, parseTableListing } from './listing.js';
