@@ -49,7 +49,9 @@ export function propose(namespace: string, flows: readonly ObservedFlow[]): Prop
   const bySubject = new Map<string, Grant[]>();
   for (const grant of grants.filter((g) => g.purpose === 'workload')) {
     const key = selectorKey(grant.subject.selector);
-    bySubject.set(key, [...(bySubject.get(key) ?? []), grant]);
+    const list = bySubject.get(key);
+    if (list) list.push(grant);
+    else bySubject.set(key, [grant]);
   }
   const taken = new Set([DEFAULT_DENY_NAME, DNS_POLICY_NAME]);
   for (const key of [...bySubject.keys()].sort(compareText)) {
