@@ -32,7 +32,12 @@ export function readNamespace(object: ManifestObject, apiVersionIssue: FieldIssu
     issues.map((issue) => ({ object: `Namespace ${meta.name ?? '?'}`, field: issue.field, message: issue.message, source: object.source }));
   const namespace =
     findings.errors.length === 0 && meta.name !== undefined && meta.labels !== undefined
-      ? { name: meta.name, labels: namespaceLabels(meta.name, meta.labels), implicit: false }
+      ? {
+          name: meta.name,
+          labels: namespaceLabels(meta.name, meta.labels),
+          implicit: false,
+          ...(meta.annotations !== undefined && Object.keys(meta.annotations).length > 0 ? { annotations: meta.annotations } : {}),
+        }
       : undefined;
   return { namespace, errors: attribute(findings.errors), warnings: attribute(findings.warnings) };
 }

@@ -49,6 +49,8 @@ export interface Namespace {
   readonly labels: Labels;
   /** True when no Namespace object was given and it exists only because something refers to it. */
   readonly implicit: boolean;
+  /** metadata.annotations, present only when the object has some (`bulkhead.io/enforcement` is read from them). */
+  readonly annotations?: Labels;
 }
 
 export interface IPBlock {

@@ -7,3 +7,4 @@ export * from './peers.js';
 export * from './verdict.js';
 export * from './diagnose.js';
 export * from './destinations.js';
+export * from './enforcement.js';

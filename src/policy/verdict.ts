@@ -2,7 +2,7 @@ import type { Direction, NetworkPolicy, Pod, Rule } from '../model/types.js';
 import { policyKey } from '../model/types.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { type Connection, type Endpoint, selectablePod } from './endpoint.js';
-import { isolation } from './isolation.js';
+import { auditIsolation, isolation } from './isolation.js';
 import { peerMatches } from './peers.js';
 import { matchingPortIndex } from './ports.js';
 
@@ -17,10 +17,21 @@ export interface RuleRef {
   readonly port: number | null;
 }
 
+/**
+ * What audit-mode policies (enforcement.ts) would decide in a direction that no enforce-mode policy isolates:
+ * reported and counted, never enforced.
+ */
+export type AuditDirectionVerdict =
+  | { readonly allowed: true; readonly auditedBy: readonly string[]; readonly rules: readonly RuleRef[] }
+  | { readonly allowed: false; readonly auditedBy: readonly string[] };
+
 /** The verdict for one direction of a connection, with its reason. */
 export type DirectionVerdict =
-  /** No policy selects the pod for this direction. */
-  | { readonly allowed: true; readonly reason: 'not-isolated' }
+  /**
+   * No enforce-mode policy selects the pod for this direction. `audit` is present when audit-mode policies do:
+   * what they would decide if enforced.
+   */
+  | { readonly allowed: true; readonly reason: 'not-isolated'; readonly audit?: AuditDirectionVerdict }
   /** This side is not a selectable pod, so no policy applies to it. */
   | { readonly allowed: true; readonly reason: 'not-a-pod'; readonly endpoint: 'external' | 'host-network' }
   /** A pod talking to itself never leaves its network namespace. */
@@ -39,16 +50,27 @@ export type DirectionVerdict =
   | { readonly allowed: false; readonly reason: 'isolated'; readonly isolatedBy: readonly string[] };
 
 export interface ConnectionVerdict {
-  /** Egress allowed at the source AND ingress allowed at the destination. */
+  /** Egress allowed at the source AND ingress allowed at the destination, by enforce-mode policies. */
   readonly allowed: boolean;
   readonly egress: DirectionVerdict;
   readonly ingress: DirectionVerdict;
+  /**
+   * Present when the connection is allowed but audit-mode policies, were they enforced, would deny it in some
+   * direction: it passes, and the kernel counts it as audit.
+   */
+  readonly audit?: true;
 }
 
 export function connectionVerdict(snapshot: Snapshot, conn: Connection): ConnectionVerdict {
   const egress = directionVerdict(snapshot, conn, 'egress');
   const ingress = directionVerdict(snapshot, conn, 'ingress');
-  return { allowed: egress.allowed && ingress.allowed, egress, ingress };
+  const allowed = egress.allowed && ingress.allowed;
+  return allowed && (auditDenies(egress) || auditDenies(ingress)) ? { allowed, egress, ingress, audit: true } : { allowed, egress, ingress };
+}
+
+/** Whether audit-mode policies would deny what this direction's verdict lets pass. */
+export function auditDenies(verdict: DirectionVerdict): boolean {
+  return verdict.reason === 'not-isolated' && verdict.audit !== undefined && !verdict.audit.allowed;
 }
 
 /** The endpoint whose policies decide `direction`, and the other one (the peer). */
@@ -69,8 +91,18 @@ export function directionVerdict(snapshot: Snapshot, conn: Connection, direction
   if (isOwnNode(peer, pod)) return { allowed: true, reason: 'node-local' };
 
   const { policies, keys: isolatedBy } = isolation(snapshot, pod, direction);
-  if (policies.length === 0) return { allowed: true, reason: 'not-isolated' };
+  if (policies.length === 0) {
+    const { policies: audited, keys: auditedBy } = auditIsolation(snapshot, pod, direction);
+    if (audited.length === 0) return { allowed: true, reason: 'not-isolated' };
+    const rules = admittingRules(snapshot, audited, direction, conn);
+    return { allowed: true, reason: 'not-isolated', audit: rules.length > 0 ? { allowed: true, auditedBy, rules } : { allowed: false, auditedBy } };
+  }
 
+  const rules = admittingRules(snapshot, policies, direction, conn);
+  return rules.length > 0 ? { allowed: true, reason: 'rule', isolatedBy, rules } : { allowed: false, reason: 'isolated', isolatedBy };
+}
+
+function admittingRules(snapshot: Snapshot, policies: readonly NetworkPolicy[], direction: Direction, conn: Connection): RuleRef[] {
   const rules: RuleRef[] = [];
   for (const policy of policies) {
     const list = rulesOf(policy, direction);
@@ -79,7 +111,7 @@ export function directionVerdict(snapshot: Snapshot, conn: Connection, direction
       if (ref) rules.push(ref);
     }
   }
-  return rules.length > 0 ? { allowed: true, reason: 'rule', isolatedBy, rules } : { allowed: false, reason: 'isolated', isolatedBy };
+  return rules;
 }
 
 export function rulesOf(policy: NetworkPolicy, direction: Direction): readonly Rule[] {
