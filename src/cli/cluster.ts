@@ -22,12 +22,14 @@ export interface ClusterObjects {
   readonly snapshot: Snapshot;
   /** Invalid objects, reported as the manifest loader reports those of files. */
   readonly errors: readonly ValidationError[];
+  /** The namespace of the kubeconfig's context, when it names one: kubectl's namespace for names without one. */
+  readonly contextNamespace?: string;
 }
 
 /** A list page with no answer for this long fails the command, rather than hang on a silent server. */
 const REQUEST_TIMEOUT_MS = 20_000;
 
-export function kubeconfigConnection(flags: KubeconfigFlags, env: NodeJS.ProcessEnv = process.env): ClusterConnection {
+function kubeconfigConnection(flags: KubeconfigFlags, env: NodeJS.ProcessEnv = process.env): ClusterConnection {
   const path = flags.kubeconfig ?? kubeconfigFromEnvironment(env) ?? join(homedir(), '.kube', 'config');
   return { kind: 'kubeconfig', path, ...(flags.context !== undefined ? { context: flags.context } : {}) };
 }
@@ -51,7 +53,8 @@ export async function readClusterObjects(flags: KubeconfigFlags): Promise<Cluste
   const client = createApiClient(config, REQUEST_TIMEOUT_MS);
   try {
     const { input, problems } = await readCluster(client);
-    return { snapshot: buildSnapshot(input), errors: problems };
+    const contextNamespace = config.getContextObject(config.getCurrentContext())?.namespace;
+    return { snapshot: buildSnapshot(input), errors: problems, ...(contextNamespace ? { contextNamespace } : {}) };
   } catch (error) {
     throw new ClusterAccessError(`cannot read the cluster at ${client.server} (${describeConnection(connection)}): ${reasonOf(error)}`);
   }

@@ -6,6 +6,7 @@ import { ClusterAccessError } from './cluster.js';
 import { type SourceFlags, loadObjects, readsCluster } from './sources.js';
 import { renderJson, renderTable, simulate } from './simulate.js';
 import { CHECK_IDS, type CheckId, lint } from '../policy/lint/index.js';
+import { DEFAULT_NAMESPACE } from '../model/index.js';
 import { renderLint } from './lint.js';
 import { addAgentCommand } from './agent-command.js';
 import { addAgentExplainCommand } from './agent-explain.js';
@@ -23,14 +24,15 @@ function manifestOptions(command: Command): Command {
     .addOption(new Option('--cluster', 'read the live cluster (pods, namespaces, NetworkPolicies): the default without -f').conflicts('filename'))
     .option('--kubeconfig <path>', 'reading the cluster: the kubeconfig (default $KUBECONFIG, else ~/.kube/config)')
     .option('--context <name>', 'reading the cluster: the kubeconfig context (default its current one)')
-    .option('-n, --namespace <ns>', 'namespace of objects and pod names that name none', 'default')
+    .option('-n, --namespace <ns>', 'namespace of objects and pod names that name none (default: the kubeconfig context\'s when reading the cluster, else default)')
     .option('--pod-cidr <cidr>', 'where pods without status.podIPs get addresses (repeatable; default 10.244.0.0/16 and fd00:10:244::/48)', collect, []);
 }
 
-type CommonFlags = SourceFlags;
+/** -n has no default of its own: reading the cluster, kubectl's is the context's namespace. */
+type CommonFlags = Omit<SourceFlags, 'namespace'> & { namespace?: string };
 
 async function loadReporting(flags: CommonFlags) {
-  const loaded = await loadObjects(flags);
+  const loaded = await loadObjects({ ...flags, namespace: flags.namespace ?? DEFAULT_NAMESPACE });
   for (const error of loaded.errors) process.stderr.write(`${formatValidationError(error)}\n`);
   return loaded;
 }
@@ -67,8 +69,9 @@ export function buildProgram(name = 'bulkhead'): Command {
     .action(async (args: string[], flags: CommonFlags & { output: 'text' | 'json'; agent?: string; agentPort: number }) => {
       const live = readsCluster(flags);
       if (!live && flags.agent !== undefined) throw new UsageError('--agent adds the node\'s view of the live cluster: it does not go with -f');
-      const { snapshot, origin } = await loadReporting(flags);
-      const options = { defaultNamespace: flags.namespace, where: `in ${origin}`, output: flags.output };
+      const { snapshot, origin, contextNamespace } = await loadReporting(flags);
+      const defaultNamespace = flags.namespace ?? contextNamespace ?? DEFAULT_NAMESPACE;
+      const options = { defaultNamespace, where: `in ${origin}`, output: flags.output };
       if (live) {
         const { stdout, notes } = await explainClusterOutput(snapshot, args, { ...options, agentPort: flags.agentPort, ...(flags.agent === undefined ? {} : { agent: flags.agent }) });
         for (const note of notes) process.stderr.write(`bulkhead: ${note}\n`);
@@ -85,7 +88,7 @@ export function buildProgram(name = 'bulkhead'): Command {
     .action(async (flags: CommonFlags & { disable: string[]; output: 'text' | 'json' }) => {
       const unknown = flags.disable.filter((id) => !(CHECK_IDS as readonly string[]).includes(id));
       if (unknown.length > 0) throw new UsageError(`unknown check '${unknown[0]}': expected one of ${CHECK_IDS.join(', ')}`);
-      const { snapshot, errors } = await loadObjects(flags);
+      const { snapshot, errors } = await loadObjects({ ...flags, namespace: flags.namespace ?? DEFAULT_NAMESPACE });
       // Invalid policies are lint warnings (invalid-policy); other load errors are reported as errors.
       const otherErrors = errors.filter((e) => !e.object.startsWith('NetworkPolicy '));
       for (const error of otherErrors) process.stderr.write(`${formatValidationError(error)}\n`);

@@ -16,12 +16,14 @@ export interface SourceFlags extends KubeconfigFlags {
 export interface LoadedObjects {
   readonly snapshot: Snapshot;
   readonly errors: readonly ValidationError[];
+  /** With the cluster, the kubeconfig context's namespace when it names one. */
+  readonly contextNamespace?: string;
   /** Where the objects came from, for messages: `the given manifests`, `the cluster`. */
   readonly origin: string;
 }
 
 /** Whether the objects come from the live cluster: asked with --cluster, or no manifests given. */
-export function readsCluster(flags: SourceFlags): boolean {
+export function readsCluster(flags: Pick<SourceFlags, 'cluster' | 'filename'>): boolean {
   return flags.cluster === true || flags.filename.length === 0;
 }
 

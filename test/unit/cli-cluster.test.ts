@@ -1,11 +1,12 @@
 // simulate, lint and explain with --cluster read the live objects through a kubeconfig and say exactly what they
 // say with -f of the same objects; a cluster they cannot reach or read is one line and exit 2.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { type FakeApiServer, startFakeApiServer } from '../kube/fake-apiserver.js';
 import { writeKubeconfig } from '../kube/kubeconfig.js';
 import { rawPolicy } from '../kube/objects.js';
@@ -106,6 +107,18 @@ describe('--cluster says what -f says of the same objects', () => {
     expect(cluster.stdout).toBe(files.stdout);
     expect(cluster.code).toBe(0);
     expect(implied).toEqual(cluster);
+  });
+
+  it("takes names without a namespace in the kubeconfig context's namespace, as kubectl does; -n wins", async () => {
+    const config = parse(await readFile(threeTierConfig, 'utf8')) as { contexts: { context: Record<string, string> }[] };
+    config.contexts[0]!.context['namespace'] = 'kube-system';
+    const path = join(scratch, 'kube-system-config');
+    await writeFile(path, stringify(config));
+    const bare = await bulkheadInProcess(['explain', '--kubeconfig', path, 'pod', 'coredns']);
+    expect(bare.stdout).toMatch(/^Pod kube-system\/coredns\n/);
+    const named = await bulkheadInProcess(['explain', '--kubeconfig', path, '-n', 'default', 'pod', 'coredns']);
+    expect(named.code).toBe(2);
+    expect(named.stderr.split('\n').at(-2)).toBe('bulkhead: no pod default/coredns in the cluster (expected NAMESPACE/NAME or an IP)');
   });
 
   it('reports an invalid policy of the cluster as a file error (object and field, at its API path) and fails it closed', async () => {
