@@ -58,18 +58,18 @@ async function drift(against: Plan = plan): Promise<KernelDrift[]> {
   return kernelDrift(against, await lister(against.tables));
 }
 
-/** The handle of the rule of `chain` whose listing line matches `pattern`. */
+/** The handle of the first rule of `chain` whose listing line matches `pattern`. */
 function ruleHandle(chain: string, pattern: RegExp): string {
   const line = nft('-a', 'list', 'chain', 'inet', 'bulkhead', chain)
     .split('\n')
-    .find((l) => pattern.test(l));
+    .find((l) => !/^\s*(table|chain) /.test(l) && pattern.test(l));
   const handle = line && /# handle (\d+)/.exec(line)?.[1];
   if (!handle) throw new Error(`no rule matching ${pattern} in chain ${chain}`);
   return handle;
 }
 
-const inet = { family: 'inet', name: 'bulkhead' };
-const bridge = { family: 'bridge', name: 'bulkhead' };
+const inet = { family: 'inet', name: 'bulkhead' } as const;
+const bridge = { family: 'bridge', name: 'bulkhead' } as const;
 
 beforeAll(async () => {
   execFileSync('ip', ['netns', 'add', namespace]);
@@ -142,32 +142,44 @@ describe('kernel drift against the real nft', () => {
     ]);
   });
 
+  // Chains, positions and counts come from the plan, so that these hold whatever layout the compiler chooses.
+  const chains = () => plan.tables.filter((t) => t.family === 'inet').flatMap((t) => t.chains);
+  const rulesOf = (chain: string) => chains().find((c) => c.name === chain)?.rules ?? [];
+
   it('finds a deleted rule, an added rule and a rule replaced in place', async () => {
-    const rules = (chain: string) => plan.tables.flatMap((t) => t.chains).find((c) => c.name === chain)?.rules ?? [];
-    const dispatch = rules('ingress').findIndex((r) => ruleSignature(r) === '@ingress_pods4');
-    expect(dispatch).toBeGreaterThanOrEqual(0);
-    nft('delete', 'rule', 'inet', 'bulkhead', 'pod_out_prod_db', 'handle', ruleHandle('pod_out_prod_db', /ip6 daddr/));
+    const dispatchChain = chains().find((c) => c.rules.some((r) => ruleSignature(r) === '@ingress_pods4'));
+    if (!dispatchChain) throw new Error('no chain of the plan dispatches to @ingress_pods4');
+    const dispatch = dispatchChain.rules.findIndex((r) => ruleSignature(r) === '@ingress_pods4');
+    const inCount = rulesOf('pod_in_prod_db').length;
+    const outCount = rulesOf('pod_out_prod_db').length;
+    nft('delete', 'rule', 'inet', 'bulkhead', 'pod_out_prod_db', 'handle', ruleHandle('pod_out_prod_db', /# handle/));
     nft('insert', 'rule', 'inet', 'bulkhead', 'pod_in_prod_db', 'accept');
-    nft('replace', 'rule', 'inet', 'bulkhead', 'ingress', 'handle', ruleHandle('ingress', /ip daddr vmap/), 'ip daddr 192.0.2.1 accept');
+    nft('replace', 'rule', 'inet', 'bulkhead', dispatchChain.name, 'handle', ruleHandle(dispatchChain.name, /ip daddr vmap @ingress_pods4/), 'ip daddr 192.0.2.1 accept');
     const found = await drift();
-    const inCount = rules('pod_in_prod_db').length;
-    const outCount = rules('pod_out_prod_db').length;
-    expect(found).toEqual([
-      { kind: 'rule-differs', table: inet, chain: 'ingress', index: dispatch, expected: '@ingress_pods4', found: 'accept' },
+    const expected: KernelDrift[] = [
+      { kind: 'rule-differs', table: inet, chain: dispatchChain.name, index: dispatch, expected: '@ingress_pods4', found: 'accept' },
       { kind: 'rule-count-differs', table: inet, chain: 'pod_in_prod_db', expected: inCount, found: inCount + 1 },
       { kind: 'rule-count-differs', table: inet, chain: 'pod_out_prod_db', expected: outCount, found: outCount - 1 },
-    ]);
-    expect(found.map(describeDrift)).toEqual([
-      `chain inet bulkhead ingress: rule ${dispatch} is "accept", expected "@ingress_pods4"`,
-      `chain inet bulkhead pod_in_prod_db: ${inCount + 1} rules, expected ${inCount}`,
-      `chain inet bulkhead pod_out_prod_db: ${outCount - 1} rules, expected ${outCount}`,
-    ]);
+    ];
+    // The order follows the plan's chains, which the compiler lays out: compare in a fixed one.
+    const byText = (a: KernelDrift, b: KernelDrift) => describeDrift(a).localeCompare(describeDrift(b));
+    expect([...found].sort(byText)).toEqual(expected.sort(byText));
+    expect(found.map(describeDrift).sort()).toEqual(
+      [
+        `chain inet bulkhead ${dispatchChain.name}: rule ${dispatch} is "accept", expected "@ingress_pods4"`,
+        `chain inet bulkhead pod_in_prod_db: ${inCount + 1} rules, expected ${inCount}`,
+        `chain inet bulkhead pod_out_prod_db: ${outCount - 1} rules, expected ${outCount}`,
+      ].sort(),
+    );
   });
 
   it('finds a base chain whose policy was changed, and objects that are not ours', async () => {
+    const base = chains().find((c) => c.hook !== undefined);
+    if (!base?.hook) throw new Error('the plan has no base chain');
+    const { type, hook, prio } = base.hook;
     nftScript(
       [
-        "chain inet bulkhead ingress { type filter hook forward priority 1; policy drop; }",
+        `chain inet bulkhead ${base.name} { type ${type} hook ${hook} priority ${prio}; policy drop; }`,
         'add chain inet bulkhead intruder',
         'add set inet bulkhead intruders { type ipv4_addr; }',
         'add counter inet bulkhead intruded',
@@ -178,9 +190,9 @@ describe('kernel drift against the real nft', () => {
       {
         kind: 'chain-hook-differs',
         table: inet,
-        chain: 'ingress',
-        expected: 'type filter hook forward priority 1 policy accept',
-        found: 'type filter hook forward priority 1 policy drop',
+        chain: base.name,
+        expected: `type ${type} hook ${hook} priority ${prio} policy accept`,
+        found: `type ${type} hook ${hook} priority ${prio} policy drop`,
       },
       { kind: 'chain-extra', table: inet, chain: 'intruder' },
       { kind: 'set-extra', table: inet, set: 'intruders' },
