@@ -15,6 +15,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { BINDING_TABLE, POLICY_TABLE } from '../../src/compile/index.js';
 import { ensureBuiltCli, requireTools } from './harness.js';
 import { type LabApi, startLabApi } from '../lab/api.js';
 import { LabAgent, waitForResourceVersion } from '../lab/agents.js';
@@ -173,6 +174,13 @@ describe('faults, with probes running all along', () => {
     probes.phase('agents dead');
     await Promise.all(agents.map((agent) => agent.kill()));
     expect(agents.map((agent) => agent.exit?.signal)).toEqual(['SIGKILL', 'SIGKILL']);
+    // A killed agent cleans nothing up: its tables stay, and the probes show they keep enforcing.
+    for (const node of lab.nodes) {
+      for (const table of [POLICY_TABLE, BINDING_TABLE]) {
+        const listed = await lab.exec(node, ['nft', 'list', 'table', table.family, table.name]);
+        expect(listed.code, `${node.name}: ${listed.stderr}`).toBe(0);
+      }
+    }
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     probes.phase('agents restarting');
     agents = await Promise.all(lab.nodes.map((node) => startAgent(node.name)));
