@@ -1,5 +1,5 @@
-// `--cluster`: the objects of a live cluster, read once through a kubeconfig as kubectl finds it, in place of
-// manifest files.
+// Reading the live cluster (--cluster, or no -f): its objects read once through a kubeconfig as kubectl finds it,
+// in place of manifest files.
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ApiError } from '../kube/api-errors.js';

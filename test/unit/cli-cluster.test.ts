@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { type FakeApiServer, startFakeApiServer } from '../kube/fake-apiserver.js';
 import { writeKubeconfig } from '../kube/kubeconfig.js';
-import { rawPolicy } from '../kube/objects.js';
+import { rawPod, rawPolicy } from '../kube/objects.js';
 import { servingCertificate } from '../kube/tls.js';
 import { applyManifests, bulkhead, bulkheadInProcess, REPO } from './cli-cluster-helpers.js';
 
@@ -136,6 +136,27 @@ describe('--cluster says what -f says of the same objects', () => {
       ]);
       expect(run.stdout).toContain('DENIED');
       expect(run.stdout).toContain('NetworkPolicy default/bad is invalid');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('takes a pod with no address yet as it is: in no verdict, explained as having none', async () => {
+    const server = await startFakeApiServer();
+    try {
+      await applyManifests(server, [join(THREE_TIER, 'pods.yaml'), join(THREE_TIER, 'steps', '02-allow-frontend-to-backend')]);
+      server.create('pods', rawPod('default', 'starting', { labels: { app: 'frontend' }, nodeName: 'node-1', ports: [{ containerPort: 80 }] }));
+      const kubeconfig = await writeKubeconfig([{ name: 'fake', server: server.url, caCertificate: server.caCertificate }]);
+      const simulate = await bulkheadInProcess(['simulate', '-o', 'json', '--kubeconfig', kubeconfig]);
+      expect(simulate.code).toBe(0);
+      const { results } = JSON.parse(simulate.stdout) as { results: { from: string; to: string }[] };
+      expect(results.length).toBeGreaterThan(0);
+      expect(results.filter((r) => r.from === 'default/starting' || r.to === 'default/starting')).toEqual([]);
+      const pod = await bulkheadInProcess(['explain', '--kubeconfig', kubeconfig, 'pod', 'default/starting']);
+      expect(pod.code).toBe(0);
+      expect(pod.stdout).toContain('  IPs: (none)\n');
+      const lint = await bulkheadInProcess(['lint', '--kubeconfig', kubeconfig]);
+      expect(lint).toEqual({ code: 0, stdout: 'no warnings\n', stderr: '' });
     } finally {
       await server.close();
     }
