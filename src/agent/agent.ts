@@ -12,7 +12,7 @@ import { buildSnapshot, type Snapshot } from '../snapshot/snapshot.js';
 import { apiSource, WAITING_FOR_LIST } from './api-source.js';
 import { watchDirectories } from './directory-watch.js';
 import { type DriftCheckOutcome, startDriftChecker } from './drift/index.js';
-import { type DropCount, dropCountsOf } from './drop-counts.js';
+import { type DropCount, type KernelCounters, kernelCountersOf } from './drop-counts.js';
 import { findingsReporter } from './findings.js';
 import { manifestSource } from './manifest-source.js';
 import { createAgentMetrics, type KnownObjects } from './metrics.js';
@@ -100,15 +100,16 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
       ? manifestSource(options.source.directory, changed, log, report)
       : apiSource(options.source.connection, options.source.timing, changed, log);
 
-  const dropCounts = async (): Promise<DropCount[]> => {
+  const kernelCounters = async (): Promise<KernelCounters> => {
     const plan = kernel?.plan;
-    return plan ? dropCountsOf(plan, await runner.readCounters(POLICY_TABLE)) : [];
+    return plan ? kernelCountersOf(plan, await runner.readCounters(POLICY_TABLE)) : { drops: [] };
   };
+  const dropCounts = async (): Promise<DropCount[]> => [...(await kernelCounters()).drops];
   const ready = () => kernel !== undefined;
   const metrics = createAgentMetrics(
     registry,
     {
-      dropCounts,
+      counters: kernelCounters,
       watchStatus: () => source.watchStatus(),
       known: () => known,
       applied: () => kernel?.plan,

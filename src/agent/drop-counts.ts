@@ -17,3 +17,14 @@ export function dropCountsOf(plan: Plan, readings: readonly CounterReading[]): D
     return owner ? [{ namespace: owner.namespace, pod: owner.pod, direction: owner.direction, packets: reading.packets, bytes: reading.bytes }] : [];
   });
 }
+
+/** What the kernel's named counters say: each pod's drops, and the unknown-local-pods guard's when it is on. */
+export interface KernelCounters {
+  readonly drops: readonly DropCount[];
+  readonly unknownLocalPods?: { readonly packets: number; readonly bytes: number };
+}
+
+export function kernelCountersOf(plan: Plan, readings: readonly CounterReading[]): KernelCounters {
+  const guard = plan.unknownLocalPodsCounter === undefined ? undefined : readings.find((r) => r.name === plan.unknownLocalPodsCounter);
+  return { drops: dropCountsOf(plan, readings), ...(guard ? { unknownLocalPods: { packets: guard.packets, bytes: guard.bytes } } : {}) };
+}

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Plan } from '../compile/index.js';
 import { type ListWatchStatus, RESOURCE_NAMES, RESTART_REASONS, type ResourceName } from '../kube/index.js';
-import type { DropCount } from './drop-counts.js';
+import type { KernelCounters } from './drop-counts.js';
 
 /** package.json's version: the file sits two levels above this module both in src/ and in dist/. */
 const BULKHEAD_VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -19,7 +19,8 @@ export interface KnownObjects {
 
 /** What the metrics read at scrape time. */
 export interface AgentMetricsSource {
-  dropCounts(): Promise<readonly DropCount[]>;
+  /** The named counters of the plan the kernel holds. */
+  counters(): Promise<KernelCounters>;
   /** Undefined without watches (the manifests source). */
   watchStatus(): Readonly<Record<ResourceName, ListWatchStatus>> | undefined;
   /** The objects of the state last read; undefined before the first. */
@@ -39,20 +40,20 @@ export interface AgentMetrics {
 
 export function createAgentMetrics(registry: Registry, source: AgentMetricsSource, log: Logger): AgentMetrics {
   const registers = [registry];
-  let drops: readonly DropCount[] = [];
-  // One read of the kernel's counters per scrape, shared by the packets and bytes metrics.
-  let dropsRead: Promise<void> | undefined;
-  const readDrops = () =>
-    (dropsRead ??= source
-      .dropCounts()
+  let counters: KernelCounters = { drops: [] };
+  // One read of the kernel's counters per scrape, shared by the metrics made of them.
+  let countersRead: Promise<void> | undefined;
+  const readCounters = () =>
+    (countersRead ??= source
+      .counters()
       .then(
-        (counts) => {
-          drops = counts;
+        (read) => {
+          counters = read;
         },
         (error: unknown) => log.warn({ object: 'drop counters', err: error }, 'cannot read the drop counters; /metrics shows the last values read'),
       )
       .finally(() => {
-        dropsRead = undefined;
+        countersRead = undefined;
       }));
 
   new Counter({
@@ -61,9 +62,9 @@ export function createAgentMetrics(registry: Registry, source: AgentMetricsSourc
     labelNames: ['namespace', 'pod', 'direction'] as const,
     registers,
     async collect() {
-      await readDrops();
+      await readCounters();
       this.reset();
-      for (const d of drops) this.inc({ namespace: d.namespace, pod: d.pod, direction: d.direction }, d.packets);
+      for (const d of counters.drops) this.inc({ namespace: d.namespace, pod: d.pod, direction: d.direction }, d.packets);
     },
   });
   new Counter({
@@ -72,9 +73,29 @@ export function createAgentMetrics(registry: Registry, source: AgentMetricsSourc
     labelNames: ['namespace', 'pod', 'direction'] as const,
     registers,
     async collect() {
-      await readDrops();
+      await readCounters();
       this.reset();
-      for (const d of drops) this.inc({ namespace: d.namespace, pod: d.pod, direction: d.direction }, d.bytes);
+      for (const d of counters.drops) this.inc({ namespace: d.namespace, pod: d.pod, direction: d.direction }, d.bytes);
+    },
+  });
+  new Counter({
+    name: 'bulkhead_unknown_local_pods_dropped_packets_total',
+    help: 'Packets dropped from or to an address of this node\'s pod CIDRs that no known pod holds (--unknown-local-pods drop)',
+    registers,
+    async collect() {
+      await readCounters();
+      this.reset();
+      if (counters.unknownLocalPods) this.inc(counters.unknownLocalPods.packets);
+    },
+  });
+  new Counter({
+    name: 'bulkhead_unknown_local_pods_dropped_bytes_total',
+    help: 'Bytes dropped from or to an address of this node\'s pod CIDRs that no known pod holds (--unknown-local-pods drop)',
+    registers,
+    async collect() {
+      await readCounters();
+      this.reset();
+      if (counters.unknownLocalPods) this.inc(counters.unknownLocalPods.bytes);
     },
   });
 

@@ -365,6 +365,7 @@ describe('agent on the Kubernetes API (fake API server, real nft in a netns)', (
     const { server } = await started({ agent: { unknownLocalPods } });
     await expectConverged(running!, { unknownLocalPods });
     expect(agentRuleset()).toMatch(/counter unknown_local_pods/);
+    expect(await running!.agent.registry.metrics()).toContain('\nbulkhead_unknown_local_pods_dropped_packets_total 0\n');
     // A pod scheduled here gets its address: from then on it is a known pod, not an unknown address.
     server.create('pods', rawPod('prod', 'new', { labels: { app: 'new' }, nodeName: NODE }));
     modified(server, 'pods', 'prod', 'new', (p) => {

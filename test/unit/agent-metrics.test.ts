@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { stateResourceVersion } from '../../src/agent/api-source.js';
+import { kernelCountersOf } from '../../src/agent/drop-counts.js';
 import { type AgentMetricsSource, createAgentMetrics } from '../../src/agent/metrics.js';
 import type { Plan } from '../../src/compile/index.js';
 import type { ListWatchStatus } from '../../src/kube/index.js';
@@ -30,12 +31,14 @@ function scrapeWith(source: Partial<AgentMetricsSource>): { registry: Registry; 
   createAgentMetrics(
     registry,
     {
-      dropCounts: async () => {
+      counters: async () => {
         reads++;
-        return [
-          { namespace: 'prod', pod: 'db', direction: 'ingress', packets: 7, bytes: 420 },
-          { namespace: 'prod', pod: 'api', direction: 'egress', packets: 2, bytes: 120 },
-        ];
+        return {
+          drops: [
+            { namespace: 'prod', pod: 'db', direction: 'ingress', packets: 7, bytes: 420 },
+            { namespace: 'prod', pod: 'api', direction: 'egress', packets: 2, bytes: 120 },
+          ],
+        };
       },
       watchStatus: () => undefined,
       known: () => undefined,
@@ -56,14 +59,23 @@ describe('agent metrics', () => {
     expect(text).toContain('\nbulkhead_dropped_packets_total{namespace="prod",pod="db",direction="ingress"} 7\n');
     expect(text).toContain('\nbulkhead_dropped_bytes_total{namespace="prod",pod="api",direction="egress"} 120\n');
     expect(reads()).toBe(1);
+    // Without the unknown-local-pods guard, nothing is dropped by it.
+    expect(text).toContain('\nbulkhead_unknown_local_pods_dropped_packets_total 0\n');
+  });
+
+  it('shows what the unknown-local-pods guard dropped', async () => {
+    const { registry } = scrapeWith({ counters: async () => ({ drops: [], unknownLocalPods: { packets: 4, bytes: 240 } }) });
+    const text = await registry.metrics();
+    expect(text).toContain('\nbulkhead_unknown_local_pods_dropped_packets_total 4\n');
+    expect(text).toContain('\nbulkhead_unknown_local_pods_dropped_bytes_total 240\n');
   });
 
   it('keeps the last drop counts read when the kernel cannot be read', async () => {
     let fail = false;
     const { registry } = scrapeWith({
-      dropCounts: async () => {
+      counters: async () => {
         if (fail) throw new Error('nft: no such table');
-        return [{ namespace: 'prod', pod: 'db', direction: 'ingress', packets: 3, bytes: 180 }];
+        return { drops: [{ namespace: 'prod', pod: 'db', direction: 'ingress', packets: 3, bytes: 180 }] };
       },
     });
     await registry.metrics();
@@ -120,5 +132,25 @@ describe('stateResourceVersion', () => {
     expect(stateResourceVersion(['10', '9'])).toBe('9');
     expect(stateResourceVersion(['1300', '1300', '1300'])).toBe('1300');
     expect(stateResourceVersion(['20015', '20009', '20100'])).toBe('20009');
+  });
+});
+
+describe('kernelCountersOf', () => {
+  const readings = [
+    { name: 'drop_in_prod_db', packets: 7, bytes: 420 },
+    { name: 'drop_out_prod_api', packets: 1, bytes: 60 },
+    { name: 'unknown_local_pods', packets: 4, bytes: 240 },
+    { name: 'someone_elses', packets: 9, bytes: 900 },
+  ];
+
+  it('names each pod counter of the plan by its pod and direction, and reads the guard\'s when the plan has it', () => {
+    expect(kernelCountersOf({ ...plan, unknownLocalPodsCounter: 'unknown_local_pods' }, readings)).toEqual({
+      drops: [
+        { namespace: 'prod', pod: 'db', direction: 'ingress', packets: 7, bytes: 420 },
+        { namespace: 'prod', pod: 'api', direction: 'egress', packets: 1, bytes: 60 },
+      ],
+      unknownLocalPods: { packets: 4, bytes: 240 },
+    });
+    expect(kernelCountersOf(plan, readings).unknownLocalPods).toBeUndefined();
   });
 });
