@@ -2,8 +2,8 @@
 // IPv6): a pair that must stay allowed never fails and a pair that must stay denied never gets an answer, while
 //   (a) both agents are killed with SIGKILL and restarted: the rules stay while they are dead, and each restarted
 //       agent replaces them in one transaction;
-//   (b) the API server is down for a while and a policy changes meanwhile: the kernel keeps the old rules, and the
-//       change is enforced once the server is back;
+//   (b) the API server is down for a while (refusing, or answering 503) and a policy changes meanwhile: the kernel
+//       keeps the old rules, and the change is enforced once the server is back;
 //   (c) nft fails (a wrapper that fails the next N transactions, then is nft): the previous rules hold, the agent
 //       retries with backoff and converges, and its log and metrics say so;
 //   (d) the API hands out an invalid NetworkPolicy (selector operator "Has", which etcd can hold from before a
@@ -137,7 +137,8 @@ beforeAll(async () => {
     ['client', 'node1'],
     ['blocked', 'node1'],
     ['web', 'node2'],
-    ['other', 'node2'],
+    ['late-refuse', 'node2'],
+    ['late-unavailable', 'node1'],
     ['guarded', 'node2'],
   ] as const;
   for (const [name, node] of layout) {
@@ -198,38 +199,47 @@ describe('faults, with probes running all along', () => {
     }
   });
 
-  it('(b) API server down: the kernel keeps the old rules; a change made meanwhile is enforced on its return', async () => {
-    const { client, other } = pods as Record<'client' | 'other', LabPod>;
-    expect(await lab.probe(client, other.ipv4, HTTP, 'tcp')).toBe('connected');
-    const probes = startContinuousProbes(lab, pairs(), { intervalMs: PROBE_INTERVAL_MS });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    probes.phase('API server down');
-    await api.server.setDown(true, 'refuse');
-    const { resourceVersion } = await api.apply(policy('other-isolated', { podSelector: { matchLabels: { app: 'other' } }, policyTypes: ['Ingress'] }));
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    // Nobody could tell the agents: what they enforce is what they last knew.
-    expect(await lab.probe(client, other.ipv4, HTTP, 'tcp')).toBe('connected');
-    expect(agents.map((agent) => (agent.log.read(), agent.log.resourceVersion! < resourceVersion))).toEqual([true, true]);
-    for (const agent of agents) {
-      expect(agent.log.withMessage(/lost the API server/).length, agent.report()).toBeGreaterThan(0);
-      // Ready stays: the kernel is right as far as the agent knows; the watches say they are down.
-      expect(await metric(agent.node.name, 'bulkhead_ready')).toBe(1);
-      for (const resource of ['namespaces', 'pods', 'networkpolicies']) expect(await metric(agent.node.name, 'bulkhead_watch_up', { resource })).toBe(0);
-    }
-    probes.phase('API server back');
-    await api.server.setDown(false);
-    await waitForResourceVersion(agents, resourceVersion);
-    probes.phase('change enforced');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const run = await probes.stop();
+  // refuse: nothing listens (a crashed server; through the forwarders, a connection that closes at once);
+  // unavailable: every request answered 503 (a server behind a load balancer, or one starting up).
+  it.each(['refuse', 'unavailable'] as const)(
+    '(b) API server down (%s): the kernel keeps the old rules; a change made meanwhile is enforced on its return',
+    async (mode) => {
+      const client = pods['client']!;
+      const late = pods[`late-${mode}`]!;
+      const since = agents.map((agent) => (agent.log.read(), agent.log.entries.length));
+      const logSince = (i: number, msg: RegExp) => agents[i]!.log.entries.slice(since[i]).filter((e) => msg.test(e.msg));
+      expect(await lab.probe(client, late.ipv4, HTTP, 'tcp')).toBe('connected');
+      const probes = startContinuousProbes(lab, pairs(), { intervalMs: PROBE_INTERVAL_MS });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      probes.phase(`API server down (${mode})`);
+      await api.server.setDown(true, mode);
+      const { resourceVersion } = await api.apply(policy(`${late.name}-isolated`, { podSelector: { matchLabels: { app: late.name } }, policyTypes: ['Ingress'] }));
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      // Nobody could tell the agents: what they enforce is what they last knew.
+      expect(await lab.probe(client, late.ipv4, HTTP, 'tcp')).toBe('connected');
+      for (const [i, agent] of agents.entries()) {
+        agent.log.read();
+        expect(agent.log.resourceVersion, agent.report()).toBeLessThan(resourceVersion);
+        expect(logSince(i, /lost the API server/).length, agent.report()).toBe(1);
+        // Ready stays: the kernel is right as far as the agent knows; the watches say they are down.
+        expect(await metric(agent.node.name, 'bulkhead_ready')).toBe(1);
+        for (const resource of ['namespaces', 'pods', 'networkpolicies']) expect(await metric(agent.node.name, 'bulkhead_watch_up', { resource })).toBe(0);
+      }
+      probes.phase('API server back');
+      await api.server.setDown(false);
+      await waitForResourceVersion(agents, resourceVersion);
+      probes.phase('change enforced');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const run = await probes.stop();
 
-    expectHeld(run);
-    expect(await lab.probe(client, other.ipv4, HTTP, 'tcp', { timeoutMs: 300 })).toBe('timeout');
-    for (const agent of agents) {
-      expect(agent.log.withMessage(/watching the API server again/).length, agent.report()).toBeGreaterThan(0);
-      for (const resource of ['namespaces', 'pods', 'networkpolicies']) expect(await metric(agent.node.name, 'bulkhead_watch_up', { resource })).toBe(1);
-    }
-  });
+      expectHeld(run);
+      expect(await lab.probe(client, late.ipv4, HTTP, 'tcp', { timeoutMs: 300 })).toBe('timeout');
+      for (const [i, agent] of agents.entries()) {
+        expect(logSince(i, /watching the API server again/).length, agent.report()).toBe(1);
+        for (const resource of ['namespaces', 'pods', 'networkpolicies']) expect(await metric(agent.node.name, 'bulkhead_watch_up', { resource })).toBe(1);
+      }
+    },
+  );
 
   it('(c) nft failing: the previous rules hold, the agent retries with backoff and converges', async () => {
     const { client, web } = pods as Record<'client' | 'web', LabPod>;
