@@ -1,10 +1,10 @@
 import { type Direction, type NetworkPolicy, type Pod, podKey, policyKey } from '../model/types.js';
-import { isolatingPolicies } from '../policy/index.js';
+import { ENFORCEMENT_ANNOTATION, type EnforcementMode, enforcementErrors } from '../policy/index.js';
 import { type Snapshot, canonicalIP } from '../snapshot/snapshot.js';
 import { type PodBinding, type PodRef, bindingTable } from './binding-table.js';
 import { patchCachedSet } from './cached-set.js';
 import type { Plan } from './plan.js';
-import { type Isolating, type PolicyTableMemo, emptyPolicyTableMemo, policyTable, sameObjects } from './policy-table.js';
+import { type ChainPolicies, type Isolating, type PolicyTableMemo, chainPolicies, emptyPolicyTableMemo, policyTable, sameObjects } from './policy-table.js';
 import { type CompileProblem, distinctProblems } from './problems.js';
 import { UNKNOWN_LOCAL_PODS_COUNTER, type UnknownLocalPodsOption, unknownLocalPodsGuard } from './unknown-local-pods.js';
 
@@ -39,8 +39,8 @@ export interface Compiler {
 /** A pod's isolating policies, kept while the policies of its namespace are the same objects. */
 interface KeptIsolation {
   readonly namespacePolicies: readonly NetworkPolicy[];
-  readonly ingress: readonly NetworkPolicy[];
-  readonly egress: readonly NetworkPolicy[];
+  readonly ingress: ChainPolicies;
+  readonly egress: ChainPolicies;
 }
 
 interface CompilerMemo extends PolicyTableMemo {
@@ -108,9 +108,15 @@ function compileWith(snapshot: Snapshot, options: CompileOptions, memo: Compiler
     plan: {
       tables: [policy.table, binding.table],
       counters: policy.counters,
+      ...(Object.keys(policy.auditCounters).length > 0 ? { auditCounters: policy.auditCounters } : {}),
       ...(guard ? { unknownLocalPodsCounter: UNKNOWN_LOCAL_PODS_COUNTER } : {}),
     },
-    problems: distinctProblems([...invalidPolicyProblems(localPods, isolating), ...policy.problems, ...binding.problems]),
+    problems: distinctProblems([
+      ...invalidPolicyProblems(localPods, isolating),
+      ...enforcementProblems(snapshot, localPods),
+      ...policy.problems,
+      ...binding.problems,
+    ]),
     unboundPods: binding.unboundPods,
   };
 }
@@ -124,7 +130,7 @@ function keptIsolation(snapshot: Snapshot, kept: WeakMap<Pod, KeptIsolation>): I
     const namespacePolicies = snapshot.policiesInNamespace(pod.namespace);
     let entry = kept.get(pod);
     if (!entry || !sameObjects(entry.namespacePolicies, namespacePolicies)) {
-      entry = { namespacePolicies, ingress: isolatingPolicies(snapshot, pod, 'ingress'), egress: isolatingPolicies(snapshot, pod, 'egress') };
+      entry = { namespacePolicies, ingress: chainPolicies(snapshot, pod, 'ingress'), egress: chainPolicies(snapshot, pod, 'egress') };
       kept.set(pod, entry);
     }
     return entry[direction];
@@ -157,24 +163,39 @@ function keptCanonicalIP(kept: Map<string, string | Error>, bindings: readonly P
  * pods and policies themselves; bindings and the unknown-pod guard are rebuilt every time (local pods only).
  */
 function compileFrame(snapshot: Snapshot, options: CompileOptions): string {
-  const labels = [...snapshot.namespaces.values()].map((ns) => [ns.name, ns.labels]);
+  // A namespace's enforcement annotation makes its policies audit or enforced: chains change with it.
+  const labels = [...snapshot.namespaces.values()].map((ns) => [ns.name, ns.labels, ns.annotations?.[ENFORCEMENT_ANNOTATION] ?? null]);
   return JSON.stringify([options.nodeName, labels]);
 }
 
-/** Invalid policies that isolate a pod of this node: they allow nothing here, so say why. */
+/** Invalid policies in the chains of a pod of this node: they allow nothing here, so say why. */
 function invalidPolicyProblems(localPods: readonly Pod[], isolating: Isolating): CompileProblem[] {
-  const invalid = new Map<string, NetworkPolicy>();
+  const invalid = new Map<string, { policy: NetworkPolicy; mode: EnforcementMode }>();
   for (const pod of localPods) {
-    for (const policy of [...isolating(pod, 'ingress'), ...isolating(pod, 'egress')]) {
-      if (policy.errors.length > 0) invalid.set(policyKey(policy), policy);
+    for (const { mode, policies } of [isolating(pod, 'ingress'), isolating(pod, 'egress')]) {
+      for (const policy of policies) if (policy.errors.length > 0) invalid.set(policyKey(policy), { policy, mode });
     }
   }
-  return [...invalid.values()].flatMap((policy) =>
+  const consequence: Readonly<Record<EnforcementMode, string>> = {
+    enforce: 'the policy allows nothing, so the pods it selects stay isolated',
+    audit: 'the policy allows nothing, so every new connection of the pods it selects is counted as audit',
+  };
+  return [...invalid.values()].flatMap(({ policy, mode }) =>
     policy.errors.map((error) => ({
       kind: 'invalid-policy' as const,
       object: error.object,
       field: error.field,
-      message: `${error.message}; the policy allows nothing, so the pods it selects stay isolated`,
+      message: `${error.message}; ${consequence[mode]}`,
     })),
   );
+}
+
+/** Enforcement annotations that are neither audit nor enforce, where this node's pods live (each enforced). */
+function enforcementProblems(snapshot: Snapshot, localPods: readonly Pod[]): CompileProblem[] {
+  return enforcementErrors(snapshot, new Set(localPods.map((pod) => pod.namespace))).map((error) => ({
+    kind: 'invalid-annotation' as const,
+    object: error.object,
+    field: error.field,
+    message: error.message,
+  }));
 }

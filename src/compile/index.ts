@@ -8,6 +8,7 @@ export {
   BINDING_TABLE,
   POLICY_TABLE,
   counterNames,
+  type AuditCounterOwner,
   type ChainPlan,
   type CounterOwner,
   type Plan,
@@ -27,5 +28,5 @@ export {
   type TableFamily,
   type TableRef,
 } from './nft-json.js';
-export { dropCounterName, podChainName } from './names.js';
+export { auditCounterName, dropCounterName, podChainName } from './names.js';
 export { DENIED_LOG_GROUP, DENIED_LOG_LIMIT } from './pod-chain.js';

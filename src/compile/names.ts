@@ -46,6 +46,11 @@ export function dropCounterName(pod: { namespace: string; name: string }, direct
   return podObjectName(`drop_${DIRECTION_TAG[direction]}_`, pod);
 }
 
+/** `audit_in_<ns>_<pod>` / `audit_out_<ns>_<pod>`: the named counter of what audit-mode policies would drop there. */
+export function auditCounterName(pod: { namespace: string; name: string }, direction: Direction): string {
+  return podObjectName(`audit_${DIRECTION_TAG[direction]}_`, pod);
+}
+
 /** `<kind><family>_<hash of key>`: a shared set named by what it holds, so equal keys share one set. */
 export function sharedSetName(kind: 'peer' | 'cidr' | 'nport', family: 4 | 6, key: string): string {
   return `${kind}${family}_${stableHash(key, SET_HASH_LENGTH)}`;

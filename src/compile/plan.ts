@@ -45,10 +45,21 @@ export interface CounterOwner {
   readonly direction: Direction;
 }
 
+/** An audit counter's pod and direction, and the audit-mode policies that isolate the pod there. */
+export interface AuditCounterOwner extends CounterOwner {
+  /** `ns/name`, sorted. */
+  readonly policies: readonly string[];
+}
+
 export interface Plan {
   readonly tables: readonly TablePlan[];
   /** Every drop counter (they live in POLICY_TABLE) -> the pod and direction whose denied packets it counts. */
   readonly counters: Readonly<Record<string, CounterOwner>>;
+  /**
+   * Every audit counter (in POLICY_TABLE) -> the pod, direction and audit-mode policies whose would-be denials
+   * it counts (packets that passed); absent when no local pod is isolated by audit-mode policies only.
+   */
+  readonly auditCounters?: Readonly<Record<string, AuditCounterOwner>>;
   /**
    * The named counter (in POLICY_TABLE, not in `counters`: it belongs to no pod) of packets dropped because a
    * pod address of this node is held by no known pod; present only with CompileOptions.unknownLocalPods.

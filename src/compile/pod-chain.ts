@@ -1,6 +1,6 @@
 import { type Direction, type NetworkPolicy, type Peer, type Pod, type Rule, policyKey } from '../model/types.js';
-import { ipBlockRanges, resolvePolicyPort, rulesOf } from '../policy/index.js';
-import { dropCounterName, podChainName, ruleComment } from './names.js';
+import { type EnforcementMode, ipBlockRanges, resolvePolicyPort, rulesOf } from '../policy/index.js';
+import { auditCounterName, dropCounterName, podChainName, ruleComment } from './names.js';
 import { type Statement, accept, address, dport, drop, l4proto, match, setRef } from './nft-json.js';
 import type { ChainPlan, RulePlan } from './plan.js';
 import { portAlternatives } from './port-match.js';
@@ -36,6 +36,8 @@ export function podChain(
   pod: Pod,
   direction: Direction,
   policies: readonly NetworkPolicy[],
+  /** `audit`: the policies are audit-mode ones, and what they would deny is logged, counted and let through. */
+  mode: EnforcementMode,
 ): PodChain {
   const rules: RulePlan[] = [];
   const problems: CompileProblem[] = [];
@@ -50,9 +52,11 @@ export function podChain(
       for (const expr of compiled.alternatives) rules.push({ expr, comment });
     });
   }
-  const counter = dropCounterName(pod, direction);
+  const counter = mode === 'enforce' ? dropCounterName(pod, direction) : auditCounterName(pod, direction);
   rules.push({ expr: [{ limit: DENIED_LOG_LIMIT }, { log: { prefix: counter, group: DENIED_LOG_GROUP } }] });
-  rules.push({ expr: [{ counter }, drop] });
+  // An audit chain's last rule has no verdict: the packet returns to the chain that jumped here and goes on
+  // exactly as one its policies allow.
+  rules.push({ expr: mode === 'enforce' ? [{ counter }, drop] : [{ counter }] });
   return { chain: { name: podChainName(pod, direction), rules }, problems };
 }
 

@@ -1,8 +1,9 @@
-import { DIRECTIONS, type Direction, type NetworkPolicy, type Pod, podKey } from '../model/types.js';
+import { DIRECTIONS, type Direction, type NetworkPolicy, type Pod, podKey, policyKey } from '../model/types.js';
+import { type EnforcementMode, auditingPolicies, isolatingPolicies } from '../policy/index.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
-import { dropCounterName, podChainName } from './names.js';
+import { auditCounterName, dropCounterName, podChainName } from './names.js';
 import { type Expression, type SetElement, type Statement, accept, address, match, setRef } from './nft-json.js';
-import { type ChainPlan, type CounterOwner, POLICY_TABLE, type SetPlan, type TablePlan, byName, setPlan } from './plan.js';
+import { type AuditCounterOwner, type ChainPlan, type CounterOwner, POLICY_TABLE, type SetPlan, type TablePlan, byName, setPlan } from './plan.js';
 import type { CachedSet } from './cached-set.js';
 import { type PodChain, podChain } from './pod-chain.js';
 import type { CompileProblem } from './problems.js';
@@ -25,8 +26,9 @@ const DISPATCH: Readonly<Record<Direction, { chain: string; side: 'saddr' | 'dad
   ingress: { chain: 'ingress', side: 'daddr', map: (family) => `ingress_pods${family}`, prio: INGRESS_PRIORITY },
 };
 
-/** A pod chain kept from an earlier compile: valid while the pod and its isolating policies are the same objects. */
+/** A pod chain kept from an earlier compile: valid while the pod and its chain's policies are the same objects. */
 interface CachedChain {
+  readonly mode: EnforcementMode;
   readonly policies: readonly NetworkPolicy[];
   readonly compiled: PodChain;
   /** The shared sets its rules reference. */
@@ -46,12 +48,28 @@ export function emptyPolicyTableMemo(): PolicyTableMemo {
   return { sets: new Map(), chains: new WeakMap() };
 }
 
-/** The policies isolating a pod in a direction (isolatingPolicies, or a memo of it). */
-export type Isolating = (pod: Pod, direction: Direction) => readonly NetworkPolicy[];
+/** The policies of a pod's chain in a direction (chainPolicies, or a memo of it). */
+export type Isolating = (pod: Pod, direction: Direction) => ChainPolicies;
+
+/** No policies: the pod has no chain in that direction. */
+export interface ChainPolicies {
+  readonly mode: EnforcementMode;
+  readonly policies: readonly NetworkPolicy[];
+}
+
+/**
+ * The isolating (enforce-mode) policies of a pod in a direction; when there are none, the audit-mode policies that
+ * would isolate it, whose chain lets everything pass and counts what they would deny.
+ */
+export function chainPolicies(snapshot: Snapshot, pod: Pod, direction: Direction): ChainPolicies {
+  const enforced = isolatingPolicies(snapshot, pod, direction);
+  return enforced.length > 0 ? { mode: 'enforce', policies: enforced } : { mode: 'audit', policies: auditingPolicies(snapshot, pod, direction) };
+}
 
 export interface PolicyTable {
   readonly table: TablePlan;
   readonly counters: Readonly<Record<string, CounterOwner>>;
+  readonly auditCounters: Readonly<Record<string, AuditCounterOwner>>;
   readonly problems: readonly CompileProblem[];
 }
 
@@ -71,6 +89,7 @@ export function policyTable(
   const chains: ChainPlan[] = [];
   const maps: SetPlan[] = [];
   const counters: Record<string, CounterOwner> = {};
+  const auditCounters: Record<string, AuditCounterOwner> = {};
   const problems: CompileProblem[] = [];
 
   for (const direction of DIRECTIONS) {
@@ -78,22 +97,24 @@ export function policyTable(
     const jumps: Record<4 | 6, SetElement[]> = { 4: [], 6: [] };
     const owners = new Map<string, Pod>();
     for (const pod of localPods) {
-      const policies = isolating(pod, direction);
+      const { mode, policies } = isolating(pod, direction);
       if (policies.length === 0) continue;
       const kept = memo.chains.get(pod)?.[direction];
       let compiled: PodChain;
-      if (kept && sameObjects(kept.policies, policies) && kept.sets.every((name) => memo.sets.has(name))) {
+      if (kept && kept.mode === mode && sameObjects(kept.policies, policies) && kept.sets.every((name) => memo.sets.has(name))) {
         compiled = kept.compiled;
         kept.sets.forEach((name) => referencedSets.add(name));
       } else {
-        compiled = podChain(catalog, pod, direction, policies);
+        compiled = podChain(catalog, pod, direction, policies, mode);
         const sets = setReferences(compiled.chain);
         sets.forEach((name) => referencedSets.add(name));
-        memo.chains.set(pod, { ...memo.chains.get(pod), [direction]: { policies, compiled, sets } });
+        memo.chains.set(pod, { ...memo.chains.get(pod), [direction]: { mode, policies, compiled, sets } });
       }
       chains.push(compiled.chain);
       problems.push(...compiled.problems);
-      counters[dropCounterName(pod, direction)] = { namespace: pod.namespace, pod: pod.name, direction };
+      const owner = { namespace: pod.namespace, pod: pod.name, direction };
+      if (mode === 'enforce') counters[dropCounterName(pod, direction)] = owner;
+      else auditCounters[auditCounterName(pod, direction)] = { ...owner, policies: policies.map(policyKey).sort() };
       for (const family of [4, 6] as const) {
         for (const ip of addressesOf(pod, family)) {
           const owner = owners.get(ip);
@@ -122,14 +143,16 @@ export function policyTable(
   }
 
   const sortedCounters = Object.fromEntries(Object.entries(counters).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const sortedAuditCounters = Object.fromEntries(Object.entries(auditCounters).sort(([a], [b]) => (a < b ? -1 : 1)));
   return {
     table: {
       ...POLICY_TABLE,
-      counters: [...Object.keys(sortedCounters), ...(guard ? [UNKNOWN_LOCAL_PODS_COUNTER] : [])].sort(),
+      counters: [...Object.keys(sortedCounters), ...Object.keys(sortedAuditCounters), ...(guard ? [UNKNOWN_LOCAL_PODS_COUNTER] : [])].sort(),
       sets: [...maps, ...sharedSets(memo.sets, referencedSets), ...(guard?.sets ?? [])].sort(byName),
       chains: chains.sort(byName),
     },
     counters: sortedCounters,
+    auditCounters: sortedAuditCounters,
     problems,
   };
 }

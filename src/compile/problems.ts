@@ -4,7 +4,7 @@
  * the pod unbound.
  */
 export interface CompileProblem {
-  readonly kind: 'invalid-policy' | 'inexpressible';
+  readonly kind: 'invalid-policy' | 'invalid-annotation' | 'inexpressible';
   /** `NetworkPolicy prod/allow-db`, `Pod prod/web-1` */
   readonly object: string;
   /** `spec.egress[0].to[1].ipBlock.cidr`; empty for the whole object. */

@@ -29,19 +29,27 @@ export function enforcementMode(snapshot: Snapshot, policy: NetworkPolicy): Enfo
   return annotatedMode(snapshot.namespace(policy.namespace).annotations) === 'audit' ? 'audit' : 'enforce';
 }
 
-/** Namespaces and policies whose enforcement annotation is neither `audit` nor `enforce` (each counted as enforce). */
-export function enforcementErrors(snapshot: Snapshot): ValidationError[] {
+/**
+ * Namespaces and policies whose enforcement annotation is neither `audit` nor `enforce` (each counted as enforce);
+ * only those of `namespaces` when given.
+ */
+export function enforcementErrors(snapshot: Snapshot, namespaces?: ReadonlySet<string>): ValidationError[] {
   const error = (object: string, value: string, source: string | undefined): ValidationError => ({
     object,
     field: ENFORCEMENT_FIELD,
     message: `${unsupportedValue(value, ENFORCEMENT_MODES)}; enforced until corrected (fail closed)`,
     ...(source === undefined ? {} : { source }),
   });
-  const namespaces = [...snapshot.namespaces.values()]
-    .filter((ns) => annotatedMode(ns.annotations) === 'invalid')
-    .map((ns) => error(`Namespace ${ns.name}`, ns.annotations![ENFORCEMENT_ANNOTATION]!, undefined));
-  const policies = snapshot.policies
-    .filter((policy) => annotatedMode(policy.annotations) === 'invalid')
-    .map((policy) => error(`NetworkPolicy ${policyKey(policy)}`, policy.annotations[ENFORCEMENT_ANNOTATION]!, policy.source));
-  return [...namespaces, ...policies];
+  const names = namespaces === undefined ? [...snapshot.namespaces.keys()] : [...namespaces].filter((name) => snapshot.namespaces.has(name));
+  return names.sort().flatMap((name) => {
+    const ns = snapshot.namespace(name);
+    const own = annotatedMode(ns.annotations) === 'invalid' ? [error(`Namespace ${name}`, ns.annotations![ENFORCEMENT_ANNOTATION]!, undefined)] : [];
+    return [
+      ...own,
+      ...snapshot
+        .policiesInNamespace(name)
+        .filter((policy) => annotatedMode(policy.annotations) === 'invalid')
+        .map((policy) => error(`NetworkPolicy ${policyKey(policy)}`, policy.annotations[ENFORCEMENT_ANNOTATION]!, policy.source)),
+    ];
+  });
 }
