@@ -147,7 +147,8 @@ async function main(): Promise<number> {
       return 1;
     }
     console.log(`\nEvery probe agreed with \`bulkhead simulate\`. Done in ${seconds} s; cleaning up.`);
-    console.log('Explore yourself: `make lab-up` keeps a lab running, `make lab-down` removes it.');
+    console.log('Explore yourself: `make lab-up` keeps a lab running (API server and agents included);');
+    console.log('`npx tsx test/lab/lab-cli.ts apply FILE|DIR` applies policies to it; `make lab-down` removes it.');
     return 0;
   } finally {
     await stop();

@@ -194,7 +194,10 @@ export interface Cluster {
   dropCounters(): Promise<DropReading[]>;
   /** `nft list chain` of a pod's chain on its node, or a line saying there is none. */
   chainListing(key: string, direction: Direction): Promise<string>;
-  /** The manifest texts in force, by path relative to the manifests directory. */
+  /**
+   * The manifest texts in force, by path relative to the manifests directory; with the API source, the texts
+   * whose objects were applied (the directory then stays empty).
+   */
   manifests(): ReadonlyMap<string, string>;
   /** Stops the agents and destroys the lab. Idempotent, and safe after a failed start. */
   stop(): Promise<void>;
@@ -337,6 +340,7 @@ class LabCluster implements Cluster {
       this.load(desired);
       const published = await this.publish(this.labApi, desired);
       changes = published.changes;
+      this.written = new Map(desired);
       this.current = this.loadFromServer(this.labApi);
       await this.waitForResourceVersion(published.resourceVersion);
     } else {
