@@ -82,7 +82,9 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
   let versionInForce: StateVersion | undefined;
   let syncedInputs: string | undefined;
   let known: KnownObjects | undefined;
-  let notReady = options.source.kind === 'cluster' ? WAITING_FOR_LIST : FIRST_PLAN_PENDING;
+  // Why not ready: the source has no state yet, or the first plan is not applied (and why, after a failure).
+  let waitingFor: string | undefined = options.source.kind === 'cluster' ? WAITING_FOR_LIST : undefined;
+  let lastFailure: string | undefined;
   let lastSuccessfulSyncAt: number | undefined;
   let appliedTransactions = 0;
   let failedSyncs = 0;
@@ -144,11 +146,11 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
     const read = await source.read();
     switch (read.kind) {
       case 'waiting':
-        notReady = read.reason;
+        waitingFor = read.reason;
         return {};
       case 'failed': {
         const result = failed();
-        if (!ready()) notReady = `${read.message}: ${read.error instanceof Error ? read.error.message : String(read.error)}`;
+        lastFailure = `${read.message}: ${read.error instanceof Error ? read.error.message : String(read.error)}`;
         log.error({ object: read.object, err: read.error, retryInMs: result.retryInMs }, read.message);
         return result;
       }
@@ -160,6 +162,7 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
       }
     }
     const { state } = read;
+    waitingFor = undefined;
     known = { namespaces: state.input.namespaces.length, pods: state.input.pods.length, policies: state.input.policies.length };
     const cni = await readCniCache(options.cniResultsDir);
     report('cni warnings', cni.warnings, (w) => JSON.stringify(w), (w) =>
@@ -172,7 +175,6 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
       inForce(state.version, 'rules already in force');
       return {};
     }
-    if (!ready()) notReady = FIRST_PLAN_PENDING;
     const endTimer = metrics.syncSeconds.startTimer();
     const snapshot = buildSnapshot(state.input);
     const trusted = kernel?.exact && !rebuildRequested ? kernel.plan : undefined;
@@ -210,7 +212,7 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
     const appliedPlan = kernel?.plan;
     const result = failed();
     const command = outcome.failure.failedCommand;
-    if (!ready()) notReady = `${FIRST_PLAN_PENDING}: ${outcome.failure.messages.join('; ')}`;
+    lastFailure = outcome.failure.messages.join('; ');
     const owners = command ? planObjectOwners(appliedPlan ? [step.desired, appliedPlan] : [step.desired], command) : [];
     log.error(
       {
@@ -229,6 +231,7 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
       return await sync();
     } catch (error) {
       const result = failed();
+      lastFailure = error instanceof Error ? error.message : String(error);
       log.error({ object: 'agent', err: error, retryInMs: result.retryInMs }, 'sync failed; the rules in the kernel stay as they are');
       return result;
     }
@@ -273,7 +276,7 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
       failedSyncs,
       consecutiveFailures,
       ready: ready(),
-      ...(ready() ? {} : { readyReason: notReady }),
+      ...(ready() ? {} : { readyReason: waitingFor ?? (lastFailure === undefined ? FIRST_PLAN_PENDING : `${FIRST_PLAN_PENDING}: ${lastFailure}`) }),
       ...(lastSuccessfulSyncAt === undefined ? {} : { lastSuccessfulSyncAt }),
       source: options.source.kind,
       ...(versionInForce && 'resourceVersion' in versionInForce ? { resourceVersion: versionInForce.resourceVersion } : {}),

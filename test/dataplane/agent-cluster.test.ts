@@ -135,7 +135,6 @@ async function agentOptions(
   extra: Partial<AgentOptions> = {},
 ): Promise<AgentOptions> {
   return {
-    ...extra,
     nodeName: NODE,
     source: { kind: 'cluster', connection: { kind: 'kubeconfig', path: await kubeconfigFor(server) }, timing: { ...FAST_TIMING, resyncIntervalMs } },
     cniResultsDir,
@@ -143,6 +142,7 @@ async function agentOptions(
     debounceMs: 20,
     maxDelayMs: 200,
     logger: pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
+    ...extra,
   };
 }
 
@@ -223,6 +223,24 @@ describe('agent on the Kubernetes API (fake API server, real nft in a netns)', (
       { namespace: 'prod', pod: 'api', direction: 'egress', packets: 0, bytes: 0 },
       { namespace: 'prod', pod: 'db', direction: 'ingress', packets: 0, bytes: 0 },
     ]);
+  });
+
+  it('is not ready while its first plan cannot be applied, and says why', async () => {
+    // nft fails its real runs (not the dry runs that locate a failure) while the flag file exists.
+    const failing = join(workDir, 'nft-fails');
+    const flaky = join(workDir, 'nft-flaky');
+    await writeFile(failing, '');
+    await writeFile(flaky, `#!/bin/sh\ncase " $* " in *" -c "*) ;; *) if [ -e ${failing} ]; then echo "fault injected" >&2; exit 1; fi;; esac\nexec ${nftInAgentNamespace} "$@"\n`);
+    await chmod(flaky, 0o755);
+    const { agent } = await started({ agent: { nftPath: flaky } });
+    await vi.waitFor(() => expect(agent.status().failedSyncs).toBeGreaterThanOrEqual(1), { timeout: 10_000 });
+    expect(agent.status()).toMatchObject({ ready: false, readyReason: 'the first plan is not applied yet: fault injected' });
+    expect(agent.view()).toBeUndefined();
+    expect(await metricValue(agent, 'bulkhead_sync_failures_total')).toBeGreaterThanOrEqual(1);
+
+    await rm(failing);
+    await expectConverged(running!);
+    expect(agent.status()).toMatchObject({ ready: true, consecutiveFailures: 0 });
   });
 
   it('serves every metric of the contract from one registry', async () => {
