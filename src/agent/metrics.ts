@@ -79,6 +79,28 @@ export function createAgentMetrics(registry: Registry, source: AgentMetricsSourc
     },
   });
   new Counter({
+    name: 'bulkhead_audit_packets_total',
+    help: 'Packets that audit-mode policies (bulkhead.io/enforcement: audit) would have dropped and that passed, per local pod, direction and audit policy (its named audit counter)',
+    labelNames: ['namespace', 'pod', 'direction', 'policy'] as const,
+    registers,
+    async collect() {
+      await readCounters();
+      this.reset();
+      for (const a of counters.audits ?? []) this.inc({ namespace: a.namespace, pod: a.pod, direction: a.direction, policy: a.policy }, a.packets);
+    },
+  });
+  new Counter({
+    name: 'bulkhead_audit_bytes_total',
+    help: 'Bytes that audit-mode policies (bulkhead.io/enforcement: audit) would have dropped and that passed, per local pod, direction and audit policy (its named audit counter)',
+    labelNames: ['namespace', 'pod', 'direction', 'policy'] as const,
+    registers,
+    async collect() {
+      await readCounters();
+      this.reset();
+      for (const a of counters.audits ?? []) this.inc({ namespace: a.namespace, pod: a.pod, direction: a.direction, policy: a.policy }, a.bytes);
+    },
+  });
+  new Counter({
     name: 'bulkhead_unknown_local_pods_dropped_packets_total',
     help: 'Packets dropped from or to an address of this node\'s pod CIDRs that no known pod holds (--unknown-local-pods drop)',
     registers,
