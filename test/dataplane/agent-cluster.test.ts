@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Agent, type AgentOptions, runAgent, startAgent } from '../../src/agent/index.js';
@@ -197,6 +198,78 @@ async function metricValue(agent: Agent, name: string, labels: Record<string, st
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const APPS = ['web', 'db', 'api'] as const;
+const NAMESPACES = ['prod', 'dev'] as const;
+const step = fc.record({
+  kind: fc.constantFrom('pod', 'pod-address', 'pod-labels', 'pod-delete', 'policy', 'policy-delete', 'namespace-labels', 'cut', 'compact', 'down', 'up'),
+  namespace: fc.constantFrom(...NAMESPACES),
+  name: fc.integer({ min: 0, max: 5 }),
+  node: fc.constantFrom(NODE, 'node-b'),
+  app: fc.constantFrom(...APPS),
+  peer: fc.constantFrom(...APPS),
+  port: fc.constantFrom(80, 5432, 'pg'),
+  waitMs: fc.integer({ min: 0, max: 50 }),
+});
+type Step = typeof step extends fc.Arbitrary<infer T> ? T : never;
+
+/** One change to the server's objects (server faults are the caller's: they are asynchronous). */
+function applyStep(server: FakeApiServer, change: Step, index: number, address: () => string): void {
+  const pod = `r-${change.name}`;
+  const existing = server.get('pods', change.namespace, pod);
+  switch (change.kind) {
+    case 'pod':
+      if (existing) server.delete('pods', change.namespace, pod);
+      server.create('pods', rawPod(change.namespace, pod, { labels: { app: change.app }, nodeName: change.node, ports: [{ name: 'pg', containerPort: 5432 }] }));
+      break;
+    case 'pod-address':
+      if (existing) {
+        modified(server, 'pods', change.namespace, pod, (p) => {
+          status(p)['podIPs'] = [{ ip: address() }];
+          status(p)['phase'] = 'Running';
+        });
+      }
+      break;
+    case 'pod-labels':
+      if (existing) modified(server, 'pods', change.namespace, pod, (p) => (p.metadata.labels = { app: change.app }));
+      break;
+    case 'pod-delete':
+      if (existing) server.delete('pods', change.namespace, pod);
+      break;
+    case 'policy': {
+      const spec = {
+        podSelector: { matchLabels: { app: change.app } },
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: change.peer } } }], ports: [{ port: change.port }] }],
+      };
+      const name = `rp-${change.name}`;
+      if (server.get('networkpolicies', change.namespace, name)) {
+        modified(server, 'networkpolicies', change.namespace, name, (p) => (p['spec'] = spec));
+      } else {
+        server.create('networkpolicies', rawPolicy(change.namespace, name, spec));
+      }
+      break;
+    }
+    case 'policy-delete':
+      if (server.get('networkpolicies', change.namespace, `rp-${change.name}`)) server.delete('networkpolicies', change.namespace, `rp-${change.name}`);
+      break;
+    case 'namespace-labels':
+      modified(server, 'namespaces', undefined, change.namespace, (ns) => (ns.metadata.labels = { ...ns.metadata.labels, step: String(index) }));
+      break;
+    case 'cut':
+      server.dropConnections();
+      break;
+    case 'compact':
+      server.compact();
+      break;
+    case 'down':
+    case 'up':
+      break;
+    default: {
+      const unreachable: never = change.kind;
+      throw new Error(`unknown step ${String(unreachable)}`);
+    }
+  }
+}
 
 describe('agent on the Kubernetes API (fake API server, real nft in a netns)', () => {
   it('is ready only once everything is listed and the first plan applied; an earlier run\'s rules stay until then', async () => {
@@ -393,6 +466,25 @@ describe('agent on the Kubernetes API (fake API server, real nft in a netns)', (
     await expectConverged(running!, { unknownLocalPods });
     expect(agentRuleset()).toMatch(/10\.244\.1\.30/);
   });
+
+  // Random histories of changes, with the connection cut, the history compacted and the server down in between;
+  // the agent syncs in the middle of them (each step waits 0-50 ms) and must end with exactly the server's plan.
+  for (const seed of [11, 23, 47]) {
+    it(`converges after a random history of changes and faults (seed ${seed})`, async () => {
+      const { server } = await started();
+      await expectConverged(running!);
+      const [steps] = fc.sample(fc.array(step, { minLength: 80, maxLength: 80 }), { seed, numRuns: 1 });
+      let nextAddress = 100;
+      for (const [index, change] of steps!.entries()) {
+        applyStep(server, change, index, () => `10.244.${change.node === NODE ? 1 : 2}.${nextAddress++}`);
+        if (change.kind === 'down') await server.setDown(true, 'refuse');
+        if (change.kind === 'up') await server.setDown(false);
+        await sleep(change.waitMs);
+      }
+      await server.setDown(false);
+      await expectConverged(running!, {}, 15_000);
+    });
+  }
 
   it('runs until SIGTERM, stops watching, and leaves its rules in the kernel', async () => {
     nft(agentNamespace, 'flush', 'ruleset');
