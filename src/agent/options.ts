@@ -3,6 +3,7 @@ import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
 import type { ClusterConnection, WatchTiming } from '../kube/index.js';
 import { DEFAULT_CNI_RESULTS_DIR } from '../node/cni-cache.js';
+import type { MonitorOptions } from './monitor/index.js';
 
 /** Where the agent learns the cluster's namespaces, pods and NetworkPolicies. */
 export type AgentSource =
@@ -37,6 +38,8 @@ export interface AgentOptions {
    */
   readonly unknownLocalPods?: { readonly podCidrs: readonly string[] };
   readonly http?: AgentHttpOptions;
+  /** The verdict stream (denied packets read from nflog through tcpdump, /monitor), run by runAgent. Unset: none. */
+  readonly monitor?: MonitorOptions;
   /** Longest time between two checks that the kernel still holds the applied rules. Default 30 000. */
   readonly driftCheckIntervalMs?: number;
   /** Default: $BULKHEAD_NFT, else `nft` on PATH. */

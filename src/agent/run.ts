@@ -3,6 +3,7 @@
 import { pino } from 'pino';
 import { startAgent } from './agent.js';
 import { type AgentHttpServer, startAgentHttpServer } from './http/index.js';
+import { startMonitor } from './monitor/index.js';
 import type { AgentOptions } from './options.js';
 
 /**
@@ -13,16 +14,21 @@ import type { AgentOptions } from './options.js';
 export async function runAgent(options: AgentOptions): Promise<void> {
   const logger = options.logger ?? pino();
   const agent = await startAgent({ ...options, logger });
+  const monitor = options.monitor
+    ? startMonitor(options.monitor, { nodeName: options.nodeName, view: () => agent.view(), registry: agent.registry, logger: logger.child({ node: options.nodeName }) })
+    : undefined;
   let server: AgentHttpServer | undefined;
   if (options.http) {
     try {
       server = await startAgentHttpServer(agent, {
         ...options.http,
+        ...(monitor ? { monitor: monitor.hub } : {}),
         nodeName: options.nodeName,
         ...(options.nftPath === undefined ? {} : { nftPath: options.nftPath }),
         logger: logger.child({ node: options.nodeName }),
       });
     } catch (cause) {
+      await monitor?.stop();
       await agent.stop();
       throw new Error(`bulkhead agent: cannot serve HTTP on ${options.http.address} port ${options.http.port}: ${cause instanceof Error ? cause.message : String(cause)}`);
     }
@@ -36,6 +42,9 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  // The verdict streams end first: an open stream would hold the server's close.
+  monitor?.hub.close();
   await server?.close();
+  await monitor?.stop();
   await agent.stop();
 }

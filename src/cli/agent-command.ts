@@ -24,6 +24,8 @@ export interface AgentFlags {
   readonly podCidr: readonly string[];
   readonly logFormat: 'json' | 'pretty';
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly monitor: boolean;
+  readonly monitorLogLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
 /**
@@ -53,12 +55,14 @@ export function addAgentCommand(program: Command): Command {
     .option('--pod-cidr <cidr>', `this node's pod CIDR, for --unknown-local-pods drop (repeatable; default: FLANNEL_SUBNET and FLANNEL_IPV6_SUBNET of ${FLANNEL_SUBNET_ENV})`, collect, [])
     .addOption(new Option('--log-format <format>', 'log lines as JSON or readable text').choices(['json', 'pretty']).default('json'))
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .option('--no-monitor', 'do not read denied packets from nflog (tcpdump): no verdict stream, no /monitor')
+    .addOption(new Option('--monitor-log-level <level>', 'level of the log line of each verdict stream record').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('debug'))
     .action(async (flags: AgentFlags) => {
       const options = agentOptionsFromFlags(flags, { NODE_NAME: process.env['NODE_NAME'], KUBECONFIG: process.env['KUBECONFIG'] }, readFlannelSubnetEnv);
       // Loaded on demand: the agent's dependencies (logger, nft runner, watch layer) are not needed by the other commands.
       const { runAgent } = await import('../agent/index.js');
       const { createAgentLogger } = await import('../agent/logger.js');
-      await runAgent({ ...options, logger: createAgentLogger(flags.logFormat, flags.logLevel) });
+      await runAgent({ ...options, logger: createAgentLogger(flags.logFormat, flags.logLevel), ...(flags.monitor ? { monitor: { logLevel: flags.monitorLogLevel } } : {}) });
     });
 }
 

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { resolveNftPath } from '../../nft/process.js';
+import { MONITOR_PATH, type MonitorHub, serveMonitor } from '../monitor/index.js';
 import { nftChainReader } from './kernel-rules.js';
 import { answer, errorAnswer, type RouteContext } from './routes.js';
 import type { ServedAgent } from './served-agent.js';
@@ -17,6 +18,8 @@ export interface AgentHttpServerOptions {
   /** Default: $BULKHEAD_NFT, else `nft` on PATH: the agent's own resolution. */
   readonly nftPath?: string;
   readonly logger: Logger;
+  /** The verdict stream, served on /monitor; without it, /monitor is no endpoint. */
+  readonly monitor?: MonitorHub;
 }
 
 export interface AgentHttpServer {
@@ -40,6 +43,8 @@ export async function startAgentHttpServer(agent: ServedAgent, options: AgentHtt
   const server: Server = createServer((request, response) => {
     const method = request.method ?? 'GET';
     const url = request.url ?? '/';
+    // A stream, not an answer: it stays open while the reader follows it.
+    if (options.monitor && new URL(url, 'http://agent').pathname === MONITOR_PATH) return serveMonitor(request, response, options.monitor, log);
     answer(method, url, context)
       .catch((cause: unknown) => errorAnswer(500, `cannot answer ${method} ${url}: ${cause instanceof Error ? cause.message : String(cause)}`))
       .then((reply) => {

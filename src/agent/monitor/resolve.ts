@@ -1,0 +1,65 @@
+// A denied packet, as nflog gave it, -> the contract's flow record: the pod and direction from the log prefix
+// (the pod chain's drop counter, which the plan in force names), the other end from the snapshot of that plan,
+// and the policies that isolate the pod there (src/policy). Pure: the view and the time are arguments.
+import type { FlowRecord } from '../../advise/flow-record.js';
+import type { Plan } from '../../compile/index.js';
+import { podKey } from '../../model/types.js';
+import { isolation } from '../../policy/index.js';
+import { canonicalIP, type Snapshot } from '../../snapshot/snapshot.js';
+import type { NflogRecord } from './nflog.js';
+import { packetFlow } from './packet.js';
+
+export type SkipReason = 'malformed' | 'other-protocol' | 'fragment' | 'unknown-counter' | 'not-ready';
+
+export type Resolution =
+  | { readonly kind: 'record'; readonly record: FlowRecord }
+  | { readonly kind: 'skipped'; readonly reason: SkipReason; readonly detail: string };
+
+/** What the kernel enforces: the plan it holds and the snapshot that plan was compiled from. */
+export interface EnforcedView {
+  readonly snapshot: Snapshot;
+  readonly plan: Plan;
+}
+
+export interface ResolutionContext {
+  /** Undefined before the agent's first plan. */
+  readonly view: EnforcedView | undefined;
+  readonly nodeName: string;
+}
+
+export function resolveDenied(logged: NflogRecord, timeMs: number, context: ResolutionContext): Resolution {
+  const { view } = context;
+  if (!view) return { kind: 'skipped', reason: 'not-ready', detail: 'no plan applied yet' };
+  // Counter names are per pod and direction and stable across plans, so a packet logged just before a new plan
+  // still resolves, unless its pod has left this node's plan since.
+  const owner = Object.hasOwn(view.plan.counters, logged.prefix) ? view.plan.counters[logged.prefix] : undefined;
+  if (!owner) return { kind: 'skipped', reason: 'unknown-counter', detail: `log prefix "${logged.prefix}" is no drop counter of the plan in force` };
+  const flow = packetFlow(logged.payload);
+  if ('skip' in flow) return { kind: 'skipped', reason: flow.skip, detail: flow.detail };
+
+  const ownerKey = `${owner.namespace}/${owner.pod}`;
+  const pod = view.snapshot.pod(ownerKey);
+  const ownAddress = owner.direction === 'ingress' ? flow.destination : flow.source;
+  // The pod chain saw the pod's own address on its side. Measured on kernel 6.18: nflog can hand over a small
+  // IPv6 UDP packet whose bytes were overwritten by then; such a packet names another address, not a flow.
+  if (pod && !pod.ips.some((ip) => canonicalIP(ip) === ownAddress)) {
+    return { kind: 'skipped', reason: 'malformed', detail: `logged by ${owner.direction} chain of ${ownerKey}, but its address there is ${ownAddress}` };
+  }
+  const peerAddress = owner.direction === 'ingress' ? flow.source : flow.destination;
+  const peer = view.snapshot.podByIP(peerAddress);
+  const peerName = peer ? podKey(peer) : peerAddress;
+  return {
+    kind: 'record',
+    record: {
+      time: new Date(timeMs).toISOString(),
+      node: context.nodeName,
+      direction: owner.direction,
+      from: owner.direction === 'ingress' ? peerName : ownerKey,
+      to: owner.direction === 'ingress' ? ownerKey : peerName,
+      port: flow.destinationPort,
+      protocol: flow.protocol,
+      verdict: 'dropped',
+      policies: pod ? [...isolation(view.snapshot, pod, owner.direction).keys] : [],
+    },
+  };
+}
