@@ -15,6 +15,7 @@ import { AGENT_PORT } from './agent-discovery.js';
 import { explainClusterOutput } from './explain-cluster.js';
 import { parsePortNumber, programName } from './invocation.js';
 import { addAdviseCommand } from './advise.js';
+import { addMonitorCommand } from './monitor.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -99,6 +100,7 @@ export function buildProgram(name = 'bulkhead'): Command {
 
   addAgentExplainCommand(addAgentCommand(program));
   addAdviseCommand(program);
+  addMonitorCommand(program);
 
   return program;
 }
