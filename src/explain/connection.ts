@@ -24,6 +24,7 @@ export function connectionExplanation(snapshot: Snapshot, conn: Connection, port
     ...(portName === undefined ? {} : { portName }),
     protocol: conn.protocol,
     allowed: verdict.allowed,
+    ...(verdict.audit ? { audit: verdict.audit } : {}),
     egress: directionExplanation(snapshot, conn, 'egress', verdict.egress),
     ingress: directionExplanation(snapshot, conn, 'ingress', verdict.ingress),
   };
@@ -49,7 +50,15 @@ function directionExplanation(
 ): DirectionExplanation {
   const subject = endpointName(sides(conn, direction).subject);
   switch (verdict.reason) {
-    case 'not-isolated':
+    case 'not-isolated': {
+      const { audit, ...rest } = verdict;
+      if (audit === undefined) return { subject, ...rest };
+      return {
+        subject,
+        ...rest,
+        audit: audit.allowed ? { ...audit, rules: audit.rules.map((ref) => admittingRule(snapshot, ref)) } : audit,
+      };
+    }
     case 'not-a-pod':
     case 'loopback':
     case 'node-local':

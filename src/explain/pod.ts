@@ -1,8 +1,8 @@
-import { type Direction, type Pod, podKey, policyKey } from '../model/types.js';
-import { connectionVerdict, isolatingPolicies, rulesOf } from '../policy/index.js';
+import { type Direction, type NetworkPolicy, type Pod, podKey, policyKey } from '../model/types.js';
+import { auditingPolicies, connectionVerdict, isolatingPolicies, rulesOf } from '../policy/index.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { podAddresses, podEndpoint, probesFor, sortedPods } from '../cli/simulate.js';
-import type { PeerPorts, PodDirectionExplanation, PodExplanation, PodExplanationOptions } from './types.js';
+import type { PeerPorts, PodDirectionExplanation, PodExplanation, PodExplanationOptions, PolicyRules } from './types.js';
 
 /** What applies to a pod: its addresses, and per direction the policies isolating it and whom it exchanges with. */
 export function podExplanation(snapshot: Snapshot, pod: Pod, options: PodExplanationOptions = {}): PodExplanation {
@@ -23,13 +23,16 @@ export function podExplanation(snapshot: Snapshot, pod: Pod, options: PodExplana
 
 function podDirection(snapshot: Snapshot, pod: Pod, direction: Direction, withReachability: boolean): PodDirectionExplanation {
   const policies = isolatingPolicies(snapshot, pod, direction);
+  const audit = auditingPolicies(snapshot, pod, direction);
+  const withRules = (policy: NetworkPolicy): PolicyRules => ({
+    policy: policyKey(policy),
+    errors: policy.errors.map(({ field, message }) => ({ field, message })),
+    rules: rulesOf(policy, direction).map(({ peers, ports }) => ({ peers, ports })),
+  });
   return {
     isolated: policies.length > 0,
-    policies: policies.map((policy) => ({
-      policy: policyKey(policy),
-      errors: policy.errors.map(({ field, message }) => ({ field, message })),
-      rules: rulesOf(policy, direction).map(({ peers, ports }) => ({ peers, ports })),
-    })),
+    policies: policies.map(withRules),
+    ...(audit.length > 0 ? { audit: audit.map(withRules) } : {}),
     ...(withReachability ? { reachability: reachability(snapshot, pod, direction) } : {}),
   };
 }

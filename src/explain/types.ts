@@ -42,16 +42,23 @@ export interface ClosestRule {
   readonly portsMatch: boolean;
 }
 
+/** What audit-mode policies would decide (AuditDirectionVerdict), their admitting rules with the entries that matched. */
+export type AuditExplanation =
+  | { readonly allowed: true; readonly auditedBy: readonly string[]; readonly rules: readonly AdmittingRule[] }
+  | { readonly allowed: false; readonly auditedBy: readonly string[] };
+
 type Explained<V extends DirectionVerdict> = V extends { readonly reason: 'rule' }
   ? Omit<V, 'rules'> & { readonly rules: readonly AdmittingRule[] }
-  : V extends { readonly reason: 'isolated' }
-    ? V & {
-        /** Isolating policies that failed validation: they isolate and admit nothing. */
-        readonly invalidPolicies: readonly InvalidPolicy[];
-        /** The rules of the isolating policies with the most parts matching; empty: a default deny. */
-        readonly closestRules: readonly ClosestRule[];
-      }
-    : V;
+  : V extends { readonly reason: 'not-isolated' }
+    ? Omit<V, 'audit'> & { readonly audit?: AuditExplanation }
+    : V extends { readonly reason: 'isolated' }
+      ? V & {
+          /** Isolating policies that failed validation: they isolate and admit nothing. */
+          readonly invalidPolicies: readonly InvalidPolicy[];
+          /** The rules of the isolating policies with the most parts matching; empty: a default deny. */
+          readonly closestRules: readonly ClosestRule[];
+        }
+      : V;
 
 /** One direction's verdict (the DirectionVerdict union, flat) with the details its reason calls for. */
 export type DirectionExplanation = {
@@ -69,6 +76,8 @@ export interface ConnectionExplanation {
   readonly protocol: Protocol;
   /** Egress allowed at the source AND ingress allowed at the destination. */
   readonly allowed: boolean;
+  /** Allowed, but audit-mode policies would deny it: it passes and is counted as audit (ConnectionVerdict.audit). */
+  readonly audit?: true;
   readonly egress: DirectionExplanation;
   readonly ingress: DirectionExplanation;
 }
@@ -95,6 +104,11 @@ export interface PodDirectionExplanation {
   readonly isolated: boolean;
   /** The policies isolating the pod in this direction, with their rules for it. */
   readonly policies: readonly PolicyRules[];
+  /**
+   * Present when audit-mode policies (bulkhead.io/enforcement: audit) would isolate the pod here, were they
+   * enforced: what they would deny passes and is counted as audit. Never beside enforcing `policies`.
+   */
+  readonly audit?: readonly PolicyRules[];
   /**
    * The other pods it exchanges traffic with in this direction, on the destination's declared ports, judged on the
    * whole connection (the other side's policies count too). Absent from the agent's /explain: it costs a verdict
