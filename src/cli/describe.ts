@@ -84,7 +84,10 @@ export function describeAdmittingRule(ref: AdmittingRule): string {
 export function summarizeVerdict(verdict: DirectionVerdict): string {
   switch (verdict.reason) {
     case 'not-isolated':
-      return 'allowed: no NetworkPolicy isolates the pod in this direction';
+      if (verdict.audit === undefined) return 'allowed: no NetworkPolicy isolates the pod in this direction';
+      return verdict.audit.allowed
+        ? `allowed: no enforced NetworkPolicy isolates the pod in this direction; audit policies ${verdict.audit.auditedBy.join(', ')} would allow it too`
+        : `allowed, but audit policies ${verdict.audit.auditedBy.join(', ')} would deny it (it passes and is counted as audit)`;
     case 'not-a-pod':
       return verdict.endpoint === 'external'
         ? 'allowed: an external host, no NetworkPolicy applies to it'

@@ -43,7 +43,8 @@ export function explainPod(snapshot: Snapshot, pod: Pod): string {
 export function renderConnectionExplanation(explanation: ConnectionExplanation): string {
   const { from, to, port, portName, protocol } = explanation;
   const service = `${port}/${protocol}${portName === undefined ? '' : ` (${portName})`}`;
-  const head = `${from.name} (${from.ip}) -> ${to.name} (${to.ip}) ${service}: ${explanation.allowed ? 'ALLOWED' : 'DENIED'}`;
+  const verdict = explanation.allowed ? (explanation.audit ? 'ALLOWED (audit only: audit-mode policies would deny it)' : 'ALLOWED') : 'DENIED';
+  const head = `${from.name} (${from.ip}) -> ${to.name} (${to.ip}) ${service}: ${verdict}`;
   const lines = [head];
   for (const direction of ['egress', 'ingress'] as const) {
     lines.push('', ...renderDirection(explanation, direction));
@@ -57,6 +58,9 @@ function renderDirection(explanation: ConnectionExplanation, direction: Directio
   if (verdict.reason === 'rule') {
     for (const rule of verdict.rules) lines.push(`  admitted by ${describeAdmittingRule(rule)}`);
     return lines;
+  }
+  if (verdict.reason === 'not-isolated' && verdict.audit?.allowed) {
+    for (const rule of verdict.audit.rules) lines.push(`  audit: would be admitted by ${describeAdmittingRule(rule)}`);
   }
   if (verdict.reason !== 'isolated') return lines;
 
@@ -103,7 +107,11 @@ export function renderPodExplanation(explanation: PodExplanation): string {
 function renderPodDirection(explanation: PodDirectionExplanation, direction: Direction): string[] {
   const title = direction === 'ingress' ? 'Ingress' : 'Egress';
   const lines: string[] = [];
-  if (!explanation.isolated) {
+  if (explanation.audit !== undefined) {
+    const policies = explanation.audit.map((p) => p.policy).join(', ');
+    lines.push(`${title}: not isolated; audit policies ${policies} would isolate it: all ${direction} allowed, what they would deny is counted as audit`);
+    for (const policy of explanation.audit) lines.push(...policyRuleLines(policy, direction));
+  } else if (!explanation.isolated) {
     lines.push(`${title}: not isolated (no NetworkPolicy selects it for ${direction}): all ${direction} allowed`);
   } else {
     lines.push(`${title}: isolated by ${explanation.policies.map((p) => p.policy).join(', ')}`);

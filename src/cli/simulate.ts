@@ -97,12 +97,13 @@ export function simulate(snapshot: Snapshot, input: SimulationInput): Simulation
 }
 
 export function renderJson(results: readonly SimulationResult[]): string {
-  const ordered = results.map(({ from, to, port, protocol, allowed, egress, ingress }) => ({
+  const ordered = results.map(({ from, to, port, protocol, allowed, audit, egress, ingress }) => ({
     from,
     to,
     port,
     protocol,
     allowed,
+    ...(audit ? { audit } : {}),
     egress,
     ingress,
   }));
@@ -111,34 +112,36 @@ export function renderJson(results: readonly SimulationResult[]): string {
 
 /**
  * One matrix per probe: rows are sources, columns destinations, numbered with a legend so the table stays
- * readable at dozens of pods. `.` allowed, `X` denied, `-` not probed (the destination does not declare the port).
+ * readable at dozens of pods. `.` allowed, `X` denied, `A` allowed but audit-mode policies would deny it, `-` not
+ * probed (the destination does not declare the port).
  */
 export function renderTable(results: readonly SimulationResult[]): string {
   const probes = new Map<string, Probe>();
   for (const r of results) probes.set(probeName(r), { port: r.port, protocol: r.protocol });
   const sources = unique(results.map((r) => r.from));
   const destinations = unique(results.map((r) => r.to));
-  const cell = new Map(results.map((r) => [`${probeName(r)} ${r.from} ${r.to}`, r.allowed]));
+  const cell = new Map(results.map((r) => [`${probeName(r)} ${r.from} ${r.to}`, r.audit ? 'A' : r.allowed ? '.' : 'X']));
+  const audited = results.filter((r) => r.audit).length;
 
   const width = String(destinations.length).length;
   const nameWidth = Math.max(...sources.map((s) => s.length), 4);
   const out: string[] = ['Destinations:'];
   destinations.forEach((d, i) => out.push(`  ${String(i + 1).padStart(width)}  ${d}`));
-  out.push('', "Legend: '.' allowed  'X' denied  '-' not probed (port not declared by the destination)");
+  out.push('', `Legend: '.' allowed  'X' denied  ${audited > 0 ? "'A' allowed, audit policies would deny it  " : ''}'-' not probed (port not declared by the destination)`);
   for (const probe of [...probes.values()].sort(compareProbes)) {
     const name = probeName(probe);
     out.push('', `Probe ${name}`);
     out.push(`${'from \\ to'.padEnd(nameWidth)}  ${destinations.map((_, i) => String(i + 1).padStart(width)).join(' ')}`);
     for (const from of sources) {
       const marks = destinations.map((to) => {
-        const allowed = cell.get(`${name} ${from} ${to}`);
-        return (allowed === undefined ? '-' : allowed ? '.' : 'X').padStart(width);
+        return (cell.get(`${name} ${from} ${to}`) ?? '-').padStart(width);
       });
       out.push(`${from.padEnd(nameWidth)}  ${marks.join(' ')}`);
     }
   }
   const denied = results.filter((r) => !r.allowed).length;
-  out.push('', `${results.length} connections: ${results.length - denied} allowed, ${denied} denied`);
+  const auditNote = audited > 0 ? ` (${audited} of them audit: audit-mode policies would deny them)` : '';
+  out.push('', `${results.length} connections: ${results.length - denied} allowed${auditNote}, ${denied} denied`);
   return out.join('\n');
 }
 
