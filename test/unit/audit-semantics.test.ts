@@ -14,6 +14,7 @@ import {
   selectablePod,
   sides,
 } from '../../src/policy/index.js';
+import { lint } from '../../src/policy/lint/index.js';
 import { buildSnapshot } from '../../src/snapshot/snapshot.js';
 import { clusterWithConnections } from '../support/arbitraries.js';
 import { at, connection, containerPort, namespace, pod, podPeer, policy, port, rule, selector, snapshotOf } from '../support/builders.js';
@@ -206,5 +207,31 @@ describe('reading the annotation', () => {
     const read = (metadata: object) => readNamespace({ source: 'ns.yaml', kind: 'Namespace', apiVersion: 'v1', body: { metadata } }, undefined).namespace;
     expect(read({ name: 'prod', annotations: { [ENFORCEMENT_ANNOTATION]: 'audit' } })?.annotations).toEqual({ [ENFORCEMENT_ANNOTATION]: 'audit' });
     expect(read({ name: 'prod' })).toEqual({ name: 'prod', labels: { 'kubernetes.io/metadata.name': 'prod' }, implicit: false });
+  });
+});
+
+describe('lint', () => {
+  it('warns about an enforcement annotation that is neither audit nor enforce, at the object and field', () => {
+    const snapshot = snapshotOf({
+      namespaces: [namespaceWith('prod', 'dry-run')],
+      pods: [web, client],
+      policies: [withMode(denyIngress, 'Audit'), withMode(denyEgress, 'audit')],
+    });
+    expect(lint(snapshot).filter((w) => w.check === 'invalid-enforcement')).toEqual([
+      {
+        check: 'invalid-enforcement',
+        object: 'Namespace prod',
+        field: 'metadata.annotations["bulkhead.io/enforcement"]',
+        message: 'Unsupported value: "dry-run": supported values: "audit", "enforce"; enforced until corrected (fail closed)',
+        fix: 'write "audit" to count what the policies would deny and let it pass, or "enforce" (or remove the annotation) to enforce them',
+      },
+      {
+        check: 'invalid-enforcement',
+        object: 'NetworkPolicy prod/deny-ingress',
+        field: 'metadata.annotations["bulkhead.io/enforcement"]',
+        message: 'Unsupported value: "Audit": supported values: "audit", "enforce"; enforced until corrected (fail closed)',
+        fix: 'write "audit" to count what the policies would deny and let it pass, or "enforce" (or remove the annotation) to enforce them',
+      },
+    ]);
   });
 });

@@ -2,6 +2,7 @@ import type { Snapshot } from '../../snapshot/snapshot.js';
 import { andOrTrap } from './and-or-trap.js';
 import { dnsBlocked } from './dns-blocked.js';
 import { egressLeftOpen } from './egress-left-open.js';
+import { invalidEnforcement } from './invalid-enforcement.js';
 import { invalidPolicy } from './invalid-policy.js';
 import { ipBlockCoversPods } from './ipblock-covers-pods.js';
 import { namedPortUndeclared } from './named-port-undeclared.js';
@@ -23,6 +24,7 @@ const CHECKS: readonly LintCheck[] = [
   namedPortUndeclared,
   ipBlockCoversPods,
   invalidPolicy,
+  invalidEnforcement,
 ];
 
 /**

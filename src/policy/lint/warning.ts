@@ -14,6 +14,7 @@ export const CHECK_IDS = [
   'named-port-undeclared',
   'ipblock-covers-pods',
   'invalid-policy',
+  'invalid-enforcement',
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];
