@@ -55,7 +55,7 @@ function emptyMemo(): CompilerMemo {
 
 interface CompilerState {
   readonly memo: CompilerMemo;
-  readonly pods: ReadonlySet<Pod>;
+  readonly pods: readonly Pod[];
   /** What the sets and chains were made under: any difference starts over. */
   readonly frame: string;
 }
@@ -69,11 +69,9 @@ export function createCompiler(): Compiler {
   return {
     compile(snapshot, options) {
       const frame = compileFrame(snapshot, options);
-      const pods = new Set(snapshot.pods);
       let memo = emptyMemo();
       if (state && state.frame === frame) {
-        const removed = [...state.pods].filter((pod) => !pods.has(pod));
-        const added = snapshot.pods.filter((pod) => !state!.pods.has(pod));
+        const { removed, added } = podChanges(state.pods, snapshot.pods);
         memo = state.memo;
         if (removed.length + added.length > Math.max(PATCH_LIMIT_MIN, snapshot.pods.length * PATCH_LIMIT_SHARE)) {
           memo.sets.clear();
@@ -82,10 +80,31 @@ export function createCompiler(): Compiler {
         }
       }
       const result = compileWith(snapshot, options, memo);
-      state = { memo, pods, frame };
+      state = { memo, pods: snapshot.pods, frame };
       return result;
     },
   };
+}
+
+/**
+ * The pods of `before` that `after` no longer holds and the other way round, by identity. A cluster's pod list
+ * keeps its order from one snapshot to the next (a watch cache's, a manifest directory's), so the unchanged
+ * runs at both ends are skipped by comparing references, and only what lies between them is hashed.
+ */
+function podChanges(before: readonly Pod[], after: readonly Pod[]): { removed: Pod[]; added: Pod[] } {
+  let start = 0;
+  while (start < before.length && start < after.length && before[start] === after[start]) start++;
+  let endBefore = before.length;
+  let endAfter = after.length;
+  while (endBefore > start && endAfter > start && before[endBefore - 1] === after[endAfter - 1]) {
+    endBefore--;
+    endAfter--;
+  }
+  const left = before.slice(start, endBefore);
+  const right = after.slice(start, endAfter);
+  const leftSet = new Set(left);
+  const rightSet = new Set(right);
+  return { removed: left.filter((pod) => !rightSet.has(pod)), added: right.filter((pod) => !leftSet.has(pod)) };
 }
 
 /**
