@@ -52,7 +52,7 @@ export class AgentRequestError extends Error {}
 /** Long enough for an agent listing two chains under load; short enough not to hold a command on a dead node. */
 export const AGENT_TIMEOUT_MS = 5_000;
 
-export function explainUrl(agent: string, query: AgentQuery): URL {
+function explainUrl(agent: string, query: AgentQuery): URL {
   let url: URL;
   try {
     url = new URL('/explain', agent);

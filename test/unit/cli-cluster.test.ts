@@ -1,6 +1,6 @@
 // simulate, lint and explain with --cluster read the live objects through a kubeconfig and say exactly what they
 // say with -f of the same objects; a cluster they cannot reach or read is one line and exit 2.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { type FakeApiServer, startFakeApiServer } from '../kube/fake-apiserver.j
 import { writeKubeconfig } from '../kube/kubeconfig.js';
 import { rawPod, rawPolicy } from '../kube/objects.js';
 import { servingCertificate } from '../kube/tls.js';
-import { applyManifests, bulkhead, bulkheadInProcess, REPO } from './cli-cluster-helpers.js';
+import { applyManifests, bulkhead, bulkheadInProcess, MAIN, REPO, runProcess } from './cli-cluster-helpers.js';
 
 const THREE_TIER = join(REPO, 'examples', 'three-tier');
 const LOCKDOWN = join(REPO, 'examples', 'production-lockdown');
@@ -256,5 +256,22 @@ describe('a cluster that cannot be read is one line and exit 2', () => {
       await bulkhead(['simulate', '--cluster'], { ...process.env, KUBECONFIG: `${threeTierConfig}:${lockdownConfig}` }),
       /^bulkhead: KUBECONFIG lists 2 files: name the one to use with --kubeconfig$/,
     );
+  });
+});
+
+describe('as a kubectl plugin', () => {
+  it('runs as kubectl-bulkhead (what kubectl runs for `kubectl bulkhead`), reading the cluster, its usage saying `kubectl bulkhead`', async () => {
+    const plugin = join(scratch, 'kubectl-bulkhead');
+    await symlink(MAIN, plugin);
+    const env = { ...process.env, KUBECONFIG: threeTierConfig };
+    const [help, explain, direct] = await Promise.all([
+      runProcess(process.execPath, ['--import', 'tsx', plugin, 'explain', '--help']),
+      runProcess(process.execPath, ['--import', 'tsx', plugin, 'explain', 'pod', 'default/backend'], env),
+      bulkhead(['explain', 'pod', 'default/backend'], env),
+    ]);
+    expect(help.stdout).toMatch(/^Usage: kubectl bulkhead explain \[options\] <args\.\.\.>\n/);
+    expect(explain.code).toBe(0);
+    expect(explain.stdout).toContain('Pod default/backend\n');
+    expect(explain.stdout).toBe(direct.stdout);
   });
 });
