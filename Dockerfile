@@ -27,10 +27,10 @@ LABEL org.opencontainers.image.title="bulkhead" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.base.name="${NODE_IMAGE}"
 
-# nft is the only tool the agent runs (src/nft/process.ts). Bookworm ships nftables 1.0.6, the version the
-# dataplane is tested with.
+# The agent runs nft (src/nft/process.ts) and tcpdump, which reads denied packets from nflog for the verdict
+# stream (src/agent/monitor/reader.ts). Bookworm ships nftables 1.0.6, the version the dataplane is tested with.
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nftables \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nftables tcpdump \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/bulkhead

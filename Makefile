@@ -1,6 +1,6 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
-DEBS := nft:nftables ip:iproute2 socat:socat ncat:ncat curl:curl python3:python3 conntrack:conntrack sysctl:procps nsenter:util-linux openssl:openssl shellcheck:shellcheck
+DEBS := nft:nftables ip:iproute2 socat:socat ncat:ncat curl:curl python3:python3 conntrack:conntrack sysctl:procps nsenter:util-linux openssl:openssl shellcheck:shellcheck tcpdump:tcpdump
 
 .PHONY: deps build test demo lab-up lab-down bench fuzz-dataplane clean
 
