@@ -1,6 +1,6 @@
 // Which cluster objects an nft object of a plan stands for, so that a failing command is reported by what an
 // operator knows (pods, policies), not only by a chain or set name.
-import type { ChainPlan, Plan, TablePlan } from '../compile/index.js';
+import type { ChainPlan, CounterOwner, Plan, TablePlan } from '../compile/index.js';
 import type { NftCommandTarget } from '../nft/index.js';
 
 /**
@@ -17,7 +17,7 @@ export function planObjectOwners(plans: readonly Plan[], target: NftCommandTarge
       case 'table':
         break;
       case 'counter': {
-        const owner = plan.counters[target.name];
+        const owner = counterOwner(plan, target.name);
         if (owner) owners.add(`Pod ${owner.namespace}/${owner.pod} (${owner.direction})`);
         break;
       }
@@ -49,12 +49,18 @@ export function planObjectOwners(plans: readonly Plan[], target: NftCommandTarge
   return [...owners].sort();
 }
 
-/** A pod chain ends in its pod's named drop counter; base chains (hooks) stand for no single object. */
+/** The pod and direction of a drop or audit counter of the plan. */
+function counterOwner(plan: Plan, name: string): CounterOwner | undefined {
+  if (Object.hasOwn(plan.counters, name)) return plan.counters[name];
+  return plan.auditCounters !== undefined && Object.hasOwn(plan.auditCounters, name) ? plan.auditCounters[name] : undefined;
+}
+
+/** A pod chain ends in its pod's named drop (or audit) counter; base chains (hooks) stand for no single object. */
 function chainOwners(plan: Plan, chain: ChainPlan): string[] {
   return chain.rules.flatMap((rule) =>
     rule.expr.flatMap((statement) => {
       if (!('counter' in statement)) return [];
-      const owner = plan.counters[statement.counter];
+      const owner = counterOwner(plan, statement.counter);
       return owner ? [`Pod ${owner.namespace}/${owner.pod} (${owner.direction})`] : [];
     }),
   );

@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { kernelCountersOf } from '../../src/agent/drop-counts.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
+import { planObjectOwners } from '../../src/agent/plan-owners.js';
 import type { Plan } from '../../src/compile/index.js';
 
 const plan: Plan = {
@@ -64,5 +65,25 @@ describe('audit counts', () => {
     expect(text).not.toContain('pod="web",direction="ingress"} ');
     // Audit pods are not isolated: the gauge counts drop counters only.
     expect(text).toContain('\nbulkhead_local_isolated_pods{direction="ingress"} 1\n');
+  });
+});
+
+describe('audit chains in nft errors', () => {
+  it('name the pod behind an audit chain or counter, as for drop ones', () => {
+    const withChain: Plan = {
+      ...plan,
+      tables: [
+        {
+          family: 'inet',
+          name: 'bulkhead',
+          counters: ['audit_in_prod_web', 'audit_out_prod_web', 'drop_in_prod_db'],
+          sets: [],
+          chains: [{ name: 'pod_in_prod_web', rules: [{ expr: [{ counter: 'audit_in_prod_web' }] }] }],
+        },
+      ],
+    };
+    const target = { verb: 'add', family: 'inet', table: 'bulkhead' } as const;
+    expect(planObjectOwners([withChain], { ...target, kind: 'chain', name: 'pod_in_prod_web' })).toEqual(['Pod prod/web (ingress)']);
+    expect(planObjectOwners([withChain], { ...target, kind: 'counter', name: 'audit_out_prod_web' })).toEqual(['Pod prod/web (egress)']);
   });
 });
