@@ -2,9 +2,9 @@
 // (the pod chain's drop counter, which the plan in force names), the other end from the snapshot of that plan,
 // and the policies that isolate the pod there (src/policy). Pure: the view and the time are arguments.
 import type { FlowRecord } from '../../advise/flow-record.js';
-import type { Plan } from '../../compile/index.js';
+import type { CounterOwner, Plan } from '../../compile/index.js';
 import { podKey } from '../../model/types.js';
-import { isolation } from '../../policy/index.js';
+import { auditIsolation, isolation } from '../../policy/index.js';
 import { canonicalIP, type Snapshot } from '../../snapshot/snapshot.js';
 import type { NflogRecord } from './nflog.js';
 import { packetFlow } from './packet.js';
@@ -32,8 +32,9 @@ export function resolveDenied(logged: NflogRecord, timeMs: number, context: Reso
   if (!view) return { kind: 'skipped', reason: 'not-ready', detail: 'no plan applied yet' };
   // Counter names are per pod and direction and stable across plans, so a packet logged just before a new plan
   // still resolves, unless its pod has left this node's plan since.
-  const owner = Object.hasOwn(view.plan.counters, logged.prefix) ? view.plan.counters[logged.prefix] : undefined;
-  if (!owner) return { kind: 'skipped', reason: 'unknown-counter', detail: `log prefix "${logged.prefix}" is no drop counter of the plan in force` };
+  const counted = countedBy(view.plan, logged.prefix);
+  if (!counted) return { kind: 'skipped', reason: 'unknown-counter', detail: `log prefix "${logged.prefix}" is no drop or audit counter of the plan in force` };
+  const { owner, verdict } = counted;
   const flow = packetFlow(logged.payload);
   if ('skip' in flow) return { kind: 'skipped', reason: flow.skip, detail: flow.detail };
 
@@ -58,8 +59,17 @@ export function resolveDenied(logged: NflogRecord, timeMs: number, context: Reso
       to: owner.direction === 'ingress' ? ownerKey : peerName,
       port: flow.destinationPort,
       protocol: flow.protocol,
-      verdict: 'dropped',
-      policies: pod ? [...isolation(view.snapshot, pod, owner.direction).keys] : [],
+      verdict,
+      // The policies that isolate the pod there, or for an audit chain the audit policies that would.
+      policies: pod ? [...(verdict === 'dropped' ? isolation : auditIsolation)(view.snapshot, pod, owner.direction).keys] : [],
     },
   };
+}
+
+/** The pod and direction of a pod chain's log prefix: its drop counter (dropped), or its audit counter (passed, audit). */
+function countedBy(plan: Plan, prefix: string): { owner: CounterOwner; verdict: 'dropped' | 'audit' } | undefined {
+  if (Object.hasOwn(plan.counters, prefix)) return { owner: plan.counters[prefix]!, verdict: 'dropped' };
+  const audits = plan.auditCounters;
+  if (audits !== undefined && Object.hasOwn(audits, prefix)) return { owner: audits[prefix]!, verdict: 'audit' };
+  return undefined;
 }
