@@ -1,9 +1,11 @@
 // Audit mode against real packets on the lab: an audit-mode deny-all (bulkhead.io/enforcement: audit) lets
-// traffic pass and the agent of the pod's node counts it, on /metrics, for the right pod, direction and policy;
-// turning the annotation to enforce blocks new connections from the sync that applies it on, never flapping back.
+// traffic pass and the agent of the pod's node counts it, on /metrics, for the right pod, direction and policy,
+// and streams it on /monitor as verdict "audit"; turning the annotation to enforce blocks new connections from the
+// sync that applies it on, never flapping back.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FlowRecord } from '../../src/advise/flow-record.js';
 import type { NetworkPolicy } from '../../src/model/types.js';
 import { ENFORCEMENT_ANNOTATION } from '../../src/policy/index.js';
 import { policy, selector } from '../support/builders.js';
@@ -11,6 +13,22 @@ import { type Cluster, type PodDeclaration, type Probe, requireTools, startClust
 
 const run = promisify(execFile);
 const AGENT_PORT = 9650;
+
+/** The records /monitor still holds for this query (recent=1), read for a moment (the stream stays open). */
+async function monitorRecords(cluster: Cluster, nodeName: string, query: string): Promise<FlowRecord[]> {
+  const node = cluster.lab.nodes.find((n) => n.name === nodeName);
+  if (!node) throw new Error(`no lab node ${nodeName}`);
+  const stdout = await run('ip', ['netns', 'exec', node.netns, 'curl', '-sSN', '--max-time', '1', `http://127.0.0.1:${AGENT_PORT}/monitor?recent=1&${query}`]).then(
+    () => {
+      throw new Error('curl /monitor ended before its timeout: the stream should stay open');
+    },
+    (error: { code?: number; stdout?: string; stderr?: string }) => {
+      if (error.code !== 28) throw new Error(`curl /monitor exited ${String(error.code)}: ${error.stderr ?? ''}`);
+      return error.stdout ?? '';
+    },
+  );
+  return stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as FlowRecord);
+}
 
 async function metricsOf(cluster: Cluster, nodeName: string): Promise<string> {
   const node = cluster.lab.nodes.find((n) => n.name === nodeName);
@@ -73,6 +91,15 @@ describe('audit mode on the lab', () => {
     expect(chain).toContain('log prefix "audit_in_aud_web" group 8421');
     expect(chain).toContain('counter name "audit_in_aud_web"');
     expect(chain).not.toContain('drop');
+
+    // The verdict stream: each connection once, as audit, with the audit policy that would have denied it.
+    const pick = ({ direction, from, to, port, protocol, verdict, policies }: FlowRecord) => ({ direction, from, to, port, protocol, verdict, policies });
+    const ingress = (await monitorRecords(cluster, 'node2', 'verdict=audit')).map(pick);
+    const egress = (await monitorRecords(cluster, 'node1', 'verdict=audit')).map(pick);
+    const record = { from: 'aud/client', to: 'aud/web', port: 80, protocol: 'TCP', verdict: 'audit' };
+    expect(ingress).toEqual([1, 2, 3].map(() => ({ ...record, direction: 'ingress', policies: ['aud/web-lockdown'] })));
+    expect(egress).toEqual([1, 2, 3].map(() => ({ ...record, direction: 'egress', policies: ['aud/client-no-egress'] })));
+    expect(await monitorRecords(cluster, 'node2', 'verdict=dropped')).toEqual([]);
   });
 
   it('blocks new connections from the sync that turns the annotation to enforce on, and counts them as drops', async () => {
