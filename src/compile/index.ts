@@ -29,4 +29,4 @@ export {
   type TableRef,
 } from './nft-json.js';
 export { auditCounterName, dropCounterName, podChainName } from './names.js';
-export { DENIED_LOG_GROUP, DENIED_LOG_LIMIT } from './pod-chain.js';
+export { DENIED_LOG_GROUP, DENIED_LOG_LIMIT, DENIED_LOG_QUEUE_THRESHOLD } from './pod-chain.js';

@@ -32,8 +32,11 @@ export type Statement =
   | { readonly counter: string }
   /** Matches while under the rate (a token bucket per rule), so the statements after it run only then. */
   | { readonly limit: { readonly rate: number; readonly per: 'second'; readonly burst: number } }
-  /** To user space through nfnetlink_log group `group` (NFLOG), tagged with `prefix`. */
-  | { readonly log: { readonly prefix: string; readonly group: number } }
+  /**
+   * To user space through nfnetlink_log group `group` (NFLOG), tagged with `prefix`; the kernel sends once
+   * `queue-threshold` records wait (or after a second).
+   */
+  | { readonly log: { readonly prefix: string; readonly group: number; readonly 'queue-threshold': number } }
   | { readonly accept: null }
   | { readonly drop: null };
 

@@ -20,6 +20,13 @@ export const DENIED_LOG_GROUP = 8421;
  */
 export const DENIED_LOG_LIMIT = { rate: 10, per: 'second', burst: 20 } as const;
 
+/**
+ * Each record to user space at once. The kernel's default (a batch of up to 100, or whatever a second brings)
+ * delays records by up to a second, and a reader's buffer smaller than a batch (libpcap's is the snapshot
+ * length) loses the rest of it: measured, 12 records of the 41 a 4 s flood earned.
+ */
+export const DENIED_LOG_QUEUE_THRESHOLD = 1;
+
 export interface PodChain {
   readonly chain: ChainPlan;
   readonly problems: readonly CompileProblem[];
@@ -53,7 +60,7 @@ export function podChain(
     });
   }
   const counter = mode === 'enforce' ? dropCounterName(pod, direction) : auditCounterName(pod, direction);
-  rules.push({ expr: [{ limit: DENIED_LOG_LIMIT }, { log: { prefix: counter, group: DENIED_LOG_GROUP } }] });
+  rules.push({ expr: [{ limit: DENIED_LOG_LIMIT }, { log: { prefix: counter, group: DENIED_LOG_GROUP, 'queue-threshold': DENIED_LOG_QUEUE_THRESHOLD } }] });
   // An audit chain's last rule has no verdict: the packet returns to the chain that jumped here and goes on
   // exactly as one its policies allow.
   rules.push({ expr: mode === 'enforce' ? [{ counter }, drop] : [{ counter }] });

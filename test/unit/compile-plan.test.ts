@@ -8,6 +8,7 @@ import {
   type SetPlan,
   DENIED_LOG_GROUP,
   DENIED_LOG_LIMIT,
+  DENIED_LOG_QUEUE_THRESHOLD,
   type RulePlan,
   UNKNOWN_LOCAL_PODS_COUNTER,
   compilePlan,
@@ -35,7 +36,7 @@ const NODE = 'node-a';
 
 /** The end of every pod chain: the rate-limited log of a denied packet, then the pod's counter and drop. */
 const deniedTail = (counter: string): RulePlan[] => [
-  { expr: [{ limit: DENIED_LOG_LIMIT }, { log: { prefix: counter, group: DENIED_LOG_GROUP } }] },
+  { expr: [{ limit: DENIED_LOG_LIMIT }, { log: { prefix: counter, group: DENIED_LOG_GROUP, 'queue-threshold': DENIED_LOG_QUEUE_THRESHOLD } }] },
   { expr: [{ counter }, { drop: null }] },
 ];
 

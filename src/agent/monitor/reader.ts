@@ -8,11 +8,12 @@ import { LINKTYPE_NFLOG, type NflogRecord, parseNflog } from './nflog.js';
 import { pcapReader } from './pcap-stream.js';
 
 /**
- * Enough for NFLOG's attributes (about 140 bytes: prefix, interfaces, addresses, time) and the IP and transport
- * headers after them, options and IPv6 extension headers included. Longer records are cut, and only the payload
- * (the last attribute) loses its tail.
+ * libpcap reads each netlink datagram into a buffer of the snapshot length and cuts what does not fit. One record
+ * needs about 140 bytes of NFLOG attributes (prefix, interfaces, addresses, time) and the packet's headers; the
+ * kernel sends them one at a time (DENIED_LOG_QUEUE_THRESHOLD), and 4 KB still keeps a batch of about 25 should it
+ * ever send more at once. A longer record is cut, and only its payload (the last attribute) loses its tail.
  */
-export const SNAP_LENGTH = 512;
+export const SNAP_LENGTH = 4_096;
 
 export const READER_BACKOFF: BackoffPolicy = { initialDelayMs: 1_000, maxDelayMs: 30_000 };
 
