@@ -136,3 +136,39 @@ describe('audit mode on the lab', () => {
     expect((await cluster.probe([toWeb]))[0]!.outcome).toBe('connected');
   });
 });
+
+describe('a namespace in audit mode, read from the API server', () => {
+  let cluster: Cluster;
+  const pods: PodDeclaration[] = [
+    { namespace: 'shop', name: 'client', node: 'node1', labels: { app: 'client' } },
+    { namespace: 'shop', name: 'db', node: 'node2', labels: { app: 'db' }, ports: [{ name: 'pg', containerPort: 5432, protocol: 'TCP' }] },
+  ];
+  const dbLockdown = policy('shop/db-lockdown', { podSelector: selector({ app: 'db' }), policyTypes: ['ingress'] });
+  const toDb: Probe = { from: 'shop/client', to: 'shop/db', port: 5432, protocol: 'TCP' };
+  const shop = (mode: string) => [{ name: 'shop', annotations: { [ENFORCEMENT_ANNOTATION]: mode } }];
+
+  beforeAll(async () => {
+    requireTools(['curl']);
+    cluster = await startCluster({ source: 'api' });
+    await cluster.apply({ namespaces: shop('audit'), pods, policies: [dbLockdown] });
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('covers the namespace\'s policies; annotating the namespace enforce blocks, audit again lets pass', async () => {
+    const [audit] = await cluster.probe([toDb]);
+    expect([audit!.outcome, audit!.verdict.audit]).toEqual(['connected', true]);
+    expect(series(await metricsOf(cluster, 'node2'), 'bulkhead_audit_packets_total')).toEqual(new Map([['shop/db/ingress/shop/db-lockdown', 1]]));
+
+    const report = await cluster.apply({ namespaces: shop('enforce'), pods, policies: [dbLockdown] });
+    expect(report.changes).toEqual(['namespace/shop configured']);
+    const [enforced] = await cluster.probe([toDb]);
+    expect([enforced!.outcome, enforced!.verdictOutcome]).toEqual(['timeout', 'timeout']);
+    expect(series(await metricsOf(cluster, 'node2'), 'bulkhead_dropped_packets_total').get('shop/db/ingress')).toBe(1);
+
+    await cluster.apply({ namespaces: shop('audit'), pods, policies: [dbLockdown] });
+    expect((await cluster.probe([toDb]))[0]!.outcome).toBe('connected');
+  });
+});

@@ -77,6 +77,8 @@ export interface PodDeclaration {
 export interface NamespaceDeclaration {
   readonly name: string;
   readonly labels?: Labels;
+  /** e.g. bulkhead.io/enforcement: audit. */
+  readonly annotations?: Labels;
 }
 
 export interface Scenario {
@@ -416,7 +418,7 @@ class LabCluster implements Cluster {
   /** Paths relative to the manifests directory -> texts: one file per object, so a change rewrites only its own. */
   private manifestTexts(scenario: Scenario): Map<string, string> {
     const files = new Map<string, string>();
-    for (const ns of scenario.namespaces ?? []) files.set(`namespaces/${ns.name}.yaml`, namespaceText(ns.name, ns.labels ?? {}));
+    for (const ns of scenario.namespaces ?? []) files.set(`namespaces/${ns.name}.yaml`, namespaceText(ns.name, ns.labels ?? {}, ns.annotations ?? {}));
     for (const pod of scenario.pods) {
       files.set(
         `pods/${pod.namespace}.${pod.name}.yaml`,

@@ -23,8 +23,8 @@ export interface PodManifest {
   readonly hostNetwork?: boolean;
 }
 
-export function namespaceText(name: string, labels: Labels): string {
-  return stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...nonEmpty('labels', labels) } });
+export function namespaceText(name: string, labels: Labels, annotations: Labels = {}): string {
+  return stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...nonEmpty('labels', labels), ...nonEmpty('annotations', annotations) } });
 }
 
 export function podText(pod: PodManifest): string {
