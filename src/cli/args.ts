@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { PROTOCOLS, type Protocol } from '../model/types.js';
 import { canonicalIP } from '../snapshot/snapshot.js';
-import type { Probe } from './simulate.js';
+import type { Probe } from '../policy/index.js';
 
 /** A mistake in how the command was called: reported as one line, exit code 2. */
 export class UsageError extends Error {}

@@ -1,12 +1,18 @@
 import type { Pod, Protocol } from '../model/types.js';
 import { podKey } from '../model/types.js';
-import { type ConnectionVerdict, type Endpoint, connectionVerdict, ipFamily } from '../policy/index.js';
+import {
+  type ConnectionVerdict,
+  type Probe,
+  compareProbes,
+  connectionVerdict,
+  declaredProbes,
+  firstAddresses,
+  ipFamily,
+  podAddresses,
+  podEndpoint,
+  sortedPods,
+} from '../policy/index.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
-
-export interface Probe {
-  readonly port: number;
-  readonly protocol: Protocol;
-}
 
 /** One row of `simulate -o json`: a stable contract. `to` is the IP for external hosts. */
 export interface SimulationResult extends ConnectionVerdict {
@@ -26,49 +32,9 @@ export function probeName(probe: Probe): string {
   return `${probe.port}/${probe.protocol}`;
 }
 
-function compareProbes(a: Probe, b: Probe): number {
-  return a.protocol.localeCompare(b.protocol) || a.port - b.port;
-}
-
-/** The probes a destination is tested on. External hosts declare nothing, so they need explicit probes. */
-export function probesFor(destination: Pod | undefined, input: SimulationInput): Probe[] {
-  if (input.probes.length > 0) return [...input.probes];
-  if (!destination) return [];
-  const seen = new Map<string, Probe>();
-  for (const p of destination.ports) seen.set(`${p.containerPort}/${p.protocol}`, { port: p.containerPort, protocol: p.protocol });
-  return [...seen.values()].sort(compareProbes);
-}
-
-export function sortedPods(snapshot: Snapshot): Pod[] {
-  return [...snapshot.pods].sort((a, b) => podKey(a).localeCompare(podKey(b)));
-}
-
-// Every pod pair asks for addresses by family: parse each pod's IPs once, not once per pair.
-const addressesByFamily = new WeakMap<Pod, Readonly<Partial<Record<4 | 6, string>>>>();
-
-function firstAddresses(pod: Pod): Readonly<Partial<Record<4 | 6, string>>> {
-  let byFamily = addressesByFamily.get(pod);
-  if (!byFamily) {
-    const found: Partial<Record<4 | 6, string>> = {};
-    for (const ip of pod.ips) found[ipFamily(ip)] ??= ip;
-    byFamily = found;
-    addressesByFamily.set(pod, byFamily);
-  }
-  return byFamily;
-}
-
-/** The addresses a connection between two pods uses: the first family both have, IPv4 first. */
-export function podAddresses(from: Pod, to: Pod): { fromIP: string; toIP: string } | undefined {
-  for (const family of [4, 6] as const) {
-    const fromIP = firstAddresses(from)[family];
-    const toIP = firstAddresses(to)[family];
-    if (fromIP && toIP) return { fromIP, toIP };
-  }
-  return undefined;
-}
-
-export function podEndpoint(pod: Pod, ip: string): Endpoint {
-  return { kind: 'pod', pod, ip };
+/** The probes a destination pod is tested on (external hosts declare nothing: they take the explicit probes only). */
+function probesFor(destination: Pod, input: SimulationInput): readonly Probe[] {
+  return input.probes.length > 0 ? input.probes : declaredProbes(destination);
 }
 
 /** The reachability matrix as results: every pod pair (and pod -> each external IP) for each probe. */

@@ -1,7 +1,15 @@
 import { type Direction, type NetworkPolicy, type Pod, podKey, policyKey } from '../model/types.js';
-import { auditingPolicies, connectionVerdict, isolatingPolicies, rulesOf } from '../policy/index.js';
+import {
+  auditingPolicies,
+  connectionVerdict,
+  declaredProbes,
+  isolatingPolicies,
+  podAddresses,
+  podEndpoint,
+  rulesOf,
+  sortedPods,
+} from '../policy/index.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
-import { podAddresses, podEndpoint, probesFor, sortedPods } from '../cli/simulate.js';
 import type { PeerPorts, PodDirectionExplanation, PodExplanation, PodExplanationOptions, PolicyRules } from './types.js';
 
 /** What applies to a pod: its addresses, and per direction the policies isolating it and whom it exchanges with. */
@@ -47,7 +55,7 @@ function reachability(snapshot: Snapshot, pod: Pod, direction: Direction): NonNu
     if (!addresses) continue;
     const ok: PeerPorts['ports'][number][] = [];
     const no: PeerPorts['ports'][number][] = [];
-    for (const probe of probesFor(to, { probes: [], externalIPs: [] })) {
+    for (const probe of declaredProbes(to)) {
       const conn = { from: podEndpoint(from, addresses.fromIP), to: podEndpoint(to, addresses.toIP), ...probe };
       (connectionVerdict(snapshot, conn).allowed ? ok : no).push(probe);
     }

@@ -8,3 +8,4 @@ export * from './verdict.js';
 export * from './diagnose.js';
 export * from './destinations.js';
 export * from './enforcement.js';
+export * from './pod-connections.js';

@@ -10,10 +10,10 @@ import { Namespace, Pod as PodModel } from 'kubernetes-models/v1';
 import { NetworkPolicy as NetworkPolicyModel } from 'kubernetes-models/networking.k8s.io/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { type Probe, simulate } from '../../src/cli/simulate.js';
+import { simulate } from '../../src/cli/simulate.js';
 import { DEFAULT_POD_CIDRS, loadManifests } from '../../src/model/index.js';
 import { type Pod, podKey } from '../../src/model/types.js';
-import { selectsPod } from '../../src/policy/index.js';
+import { type Probe, selectsPod } from '../../src/policy/index.js';
 import { buildSnapshot } from '../../src/snapshot/snapshot.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
