@@ -86,19 +86,31 @@ export function patchCachedSet(set: CachedSet, snapshot: Snapshot, removed: read
   }
   if (adds.length === 0 && deletes.length === 0) return { ...set, extra };
   const patched: SetPlan = { ...plan, elements };
-  changes.set(patched, { base: plan, adds, deletes });
+  changes.set(patched, { base: versionOf(plan), adds, deletes });
   return { ...set, plan: patched, extra };
 }
 
 /** The elements that left and came between a set and the patch of it, keys sorted, when `desired` is one. */
 export function patchedElements(applied: SetPlan, desired: SetPlan): { readonly adds: readonly SetElement[]; readonly deletes: readonly SetElement[] } | undefined {
   const change = changes.get(desired);
-  return change && change.base === applied ? change : undefined;
+  return change && change.base === versionOf(applied) ? change : undefined;
 }
 
 // Each patched set's change from the set it was patched from, so a diff against that set needs no merge walk
-// over elements as many as the cluster's pods. Held weakly: it goes with the plan.
-const changes = new WeakMap<SetPlan, { readonly base: SetPlan; readonly adds: readonly SetElement[]; readonly deletes: readonly SetElement[] }>();
+// over elements as many as the cluster's pods. Held weakly: it goes with the plan. The set it was patched from
+// is named by a number, not held: holding it would hold every earlier version of the set, one through the next.
+const changes = new WeakMap<SetPlan, { readonly base: number; readonly adds: readonly SetElement[]; readonly deletes: readonly SetElement[] }>();
+const versions = new WeakMap<SetPlan, number>();
+let lastVersion = 0;
+
+function versionOf(set: SetPlan): number {
+  let version = versions.get(set);
+  if (version === undefined) {
+    version = ++lastVersion;
+    versions.set(set, version);
+  }
+  return version;
+}
 
 /** Binary search by element key: where the key is, or where it would go. */
 function search(set: Pick<SetPlan, 'map'>, elements: readonly SetElement[], key: string): { found: boolean; at: number } {
