@@ -1,25 +1,22 @@
 // The nft runner against the real nft, in a throwaway network namespace: atomicity, retries, first-start
 // replacement, counters. The runner is pointed at a wrapper that enters the namespace, as BULKHEAD_NFT would be.
-import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runAgent, startAgent } from '../../src/agent/index.js';
 import { compilePlan, diffPlans, fullTransaction, type NftCommand, type NftTransaction } from '../../src/compile/index.js';
 import { createNftRunner, INTERACTIVE_MAX_BYTES, type NftRunner } from '../../src/nft/index.js';
 import type { Snapshot } from '../../src/snapshot/snapshot.js';
 import { pod, podPeer, policy, rule, selector, snapshotOf } from '../support/builders.js';
+import { useThrowawayNetns, writeExecutable } from '../support/netns.js';
 
-const namespace = `bha-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-let workDir: string;
-let inNamespace: string;
+const netns = useThrowawayNetns('bha');
 const silent = pino({ level: 'silent' });
 const fastRetry = { maxAttempts: 4, initialDelayMs: 5, maxDelayMs: 20 };
 
-const nftInNamespace = (...args: string[]) => execFileSync('ip', ['netns', 'exec', namespace, 'nft', ...args], { encoding: 'utf8' });
+const nftInNamespace = netns.nft;
 const listTable = () => nftInNamespace('-j', 'list', 'table', 'inet', 'bulkhead');
 const listRuleset = () => nftInNamespace('list', 'ruleset');
 
@@ -32,20 +29,19 @@ async function metricValue(registry: Registry, name: string): Promise<number> {
  * runs nft in the namespace.
  */
 async function faultyNft(failures: number, after = 0): Promise<{ path: string; runs: () => Promise<number> }> {
-  const dir = await mkdtemp(join(workDir, 'faulty-'));
+  const dir = await mkdtemp(join(netns.dir, 'faulty-'));
   const path = join(dir, 'nft');
   const count = join(dir, 'count');
   await writeFile(count, '0');
-  await writeFile(
+  await writeExecutable(
     path,
     `#!/bin/sh
-case " $* " in *" -c "*) exec ${inNamespace} "$@";; esac
+case " $* " in *" -c "*) exec ${netns.nftPath} "$@";; esac
 n=$(($(cat ${count}) + 1)); echo $n > ${count}
 if [ $n -gt ${after} ] && [ $n -le ${after + failures} ]; then echo "fault injected ($((n - ${after})) of ${failures})" >&2; exit 1; fi
-exec ${inNamespace} "$@"
+exec ${netns.nftPath} "$@"
 `,
   );
-  await chmod(path, 0o755);
   return { path, runs: async () => Number(await readFile(count, 'utf8')) };
 }
 
@@ -78,26 +74,13 @@ const replaceTable = (commands: readonly NftCommand[]): NftTransaction => ({
   ],
 });
 
-beforeAll(async () => {
-  execFileSync('ip', ['netns', 'add', namespace]);
-  workDir = await mkdtemp(join(tmpdir(), 'bulkhead-applier-'));
-  inNamespace = join(workDir, 'nft-in-namespace');
-  await writeFile(inNamespace, `#!/bin/sh\nexec ip netns exec ${namespace} nft "$@"\n`);
-  await chmod(inNamespace, 0o755);
-});
-
-afterAll(async () => {
-  execFileSync('ip', ['netns', 'delete', namespace]);
-  await rm(workDir, { recursive: true, force: true });
-});
-
 describe.each(['interactive', 'per-transaction'] as const)('nft runner (real nft in a throwaway netns), %s', (mode) => {
   let runner: NftRunner;
   let registry: Registry;
   beforeEach(async () => {
     nftInNamespace('flush', 'ruleset');
     registry = new Registry();
-    runner = createNftRunner({ logger: silent, nftPath: inNamespace, registry, retry: fastRetry, mode });
+    runner = createNftRunner({ logger: silent, nftPath: netns.nftPath, registry, retry: fastRetry, mode });
     return () => runner.close();
   });
 
@@ -185,9 +168,7 @@ describe.each(['interactive', 'per-transaction'] as const)('nft runner (real nft
   });
 
   it('replaces what an earlier run left, junk included, in one transaction', async () => {
-    execFileSync('ip', ['netns', 'exec', namespace, 'nft', '-f', '-'], {
-      input: 'table inet bulkhead {\n set stale { type ipv4_addr; elements = { 192.0.2.1 } }\n chain junk { ip saddr 192.0.2.1 drop; }\n}\n',
-    });
+    netns.nftScript('table inet bulkhead {\n set stale { type ipv4_addr; elements = { 192.0.2.1 } }\n chain junk { ip saddr 192.0.2.1 drop; }\n}\n');
     expect(await runner.apply(replaceTable(baseTransaction.nftables))).toEqual({ ok: true, attempts: 1 });
     const ruleset = listRuleset();
     expect(ruleset).not.toMatch(/stale|junk|192\.0\.2\.1/);
@@ -213,13 +194,12 @@ describe.each(['interactive', 'per-transaction'] as const)('nft runner (real nft
 describe('nft runner, interactive session', () => {
   /** A wrapper that records each run (its pid, HOME and arguments), then is nft in the namespace. */
   async function recordingNft(): Promise<{ path: string; runs: () => Promise<{ pid: number; home: string; args: string }[]> }> {
-    const dir = await mkdtemp(join(workDir, 'recording-'));
+    const dir = await mkdtemp(join(netns.dir, 'recording-'));
     const path = join(dir, 'nft');
     const log = join(dir, 'runs');
     await writeFile(log, '');
-    // `ip netns exec` execs nft in place: the pid recorded is nft's own.
-    await writeFile(path, `#!/bin/sh\necho "$$ $HOME $*" >> ${log}\nexec ip netns exec ${namespace} nft "$@"\n`);
-    await chmod(path, 0o755);
+    // The wrapper and `ip netns exec` exec nft in place: the pid recorded is nft's own.
+    await writeExecutable(path, `#!/bin/sh\necho "$$ $HOME $*" >> ${log}\nexec ${netns.nftPath} "$@"\n`);
     const runs = async () =>
       (await readFile(log, 'utf8'))
         .split('\n')
@@ -263,7 +243,7 @@ describe('nft runner, interactive session', () => {
 
   it('tells a failing transaction from the next one: the failure is located, the next line applies', async () => {
     nftInNamespace('flush', 'ruleset');
-    const runner = createNftRunner({ logger: silent, nftPath: inNamespace, retry: fastRetry, mode: 'interactive' });
+    const runner = createNftRunner({ logger: silent, nftPath: netns.nftPath, retry: fastRetry, mode: 'interactive' });
     try {
       await runner.apply(baseTransaction);
       const before = listTable();
@@ -307,7 +287,7 @@ describe('compiled plans (real nft in a throwaway netns)', () => {
   let runner: NftRunner;
   beforeEach(() => {
     nftInNamespace('flush', 'ruleset');
-    runner = createNftRunner({ logger: silent, nftPath: inNamespace, retry: fastRetry });
+    runner = createNftRunner({ logger: silent, nftPath: netns.nftPath, retry: fastRetry });
     return () => runner.close();
   });
 
@@ -324,8 +304,8 @@ describe('compiled plans (real nft in a throwaway netns)', () => {
   });
 
   it('replaces both tables an earlier run left, junk included, in one transaction', async () => {
-    execFileSync('ip', ['netns', 'exec', namespace, 'nft', '-f', '-'], {
-      input: [
+    netns.nftScript(
+      [
         'table inet bulkhead {',
         '  set stale { type ipv4_addr; elements = { 192.0.2.1 }; }',
         '  chain junk { ip saddr 192.0.2.1 drop; }',
@@ -338,7 +318,7 @@ describe('compiled plans (real nft in a throwaway netns)', () => {
         '}',
         '',
       ].join('\n'),
-    });
+    );
     expect(await runner.apply(fullTransaction(before))).toEqual({ ok: true, attempts: 1 });
     const ruleset = listRuleset();
     expect(ruleset).not.toMatch(/stale|junk|192\.0\.2\.1/);
@@ -404,7 +384,7 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
   }
 
   async function clusterFiles(): Promise<{ manifestsDir: string; cniResultsDir: string }> {
-    const dir = await mkdtemp(join(workDir, 'agent-'));
+    const dir = await mkdtemp(join(netns.dir, 'agent-'));
     const manifestsDir = join(dir, 'manifests');
     const cniResultsDir = join(dir, 'cni');
     await mkdir(manifestsDir);
@@ -417,12 +397,12 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
   // Rescans are a minute apart here: every change below must be seen by watching the directories.
   it('replaces what it finds at start, follows manifest changes, keeps the last good file, and leaves its rules on stop', async () => {
     nftInNamespace('flush', 'ruleset');
-    execFileSync('ip', ['netns', 'exec', namespace, 'nft', '-f', '-'], { input: 'table inet bulkhead {\n  chain junk { }\n}\n' });
+    netns.nftScript('table inet bulkhead {\n  chain junk { }\n}\n');
     const { manifestsDir, cniResultsDir } = await clusterFiles();
 
     const logs: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
-    const agent = await startAgent({ nodeName: 'node-a', source: { kind: 'manifests', directory: manifestsDir }, cniResultsDir, nftPath: inNamespace, debounceMs: 20, rescanIntervalMs: 60_000, logger });
+    const agent = await startAgent({ nodeName: 'node-a', source: { kind: 'manifests', directory: manifestsDir }, cniResultsDir, nftPath: netns.nftPath, debounceMs: 20, rescanIntervalMs: 60_000, logger });
     try {
       await until(() => agent.status().appliedTransactions === 1, 'the first transaction');
       let ruleset = listRuleset();
@@ -497,7 +477,7 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
   it('runs until SIGTERM and leaves its rules in the kernel', async () => {
     nftInNamespace('flush', 'ruleset');
     const { manifestsDir, cniResultsDir } = await clusterFiles();
-    const running = runAgent({ nodeName: 'node-a', source: { kind: 'manifests', directory: manifestsDir }, cniResultsDir, nftPath: inNamespace, debounceMs: 20, logger: silent });
+    const running = runAgent({ nodeName: 'node-a', source: { kind: 'manifests', directory: manifestsDir }, cniResultsDir, nftPath: netns.nftPath, debounceMs: 20, logger: silent });
     await until(() => /chain pod_in_prod_db/.test(listRuleset()), 'the first transaction');
     process.emit('SIGTERM');
     await running;
