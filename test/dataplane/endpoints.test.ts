@@ -3,10 +3,9 @@
 // the right pod and direction on /metrics, and on /explain the denial, the isolating policy, the pod's chain as the
 // kernel holds it and the same drops. In process, runAgent shows readiness before and after the first plan, an
 // endpoint turned off, and the endpoint closed on SIGTERM with the rules left in the kernel.
-import { execFile, execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
@@ -15,6 +14,7 @@ import { runAgent } from '../../src/agent/index.js';
 import { EXPLAIN_DISABLED } from '../../src/agent/http/index.js';
 import { type Cluster, type Probe, requireTools, startCluster } from './harness.js';
 import { policy, podPeer, port, rule, selector } from '../support/builders.js';
+import { useThrowawayNetns, writeExecutable } from '../support/netns.js';
 
 const run = promisify(execFile);
 const AGENT_PORT = 9650;
@@ -169,24 +169,7 @@ describe('agent endpoint on the lab', () => {
 });
 
 describe('runAgent with its endpoint', () => {
-  const namespace = `bhe-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  let workDir: string;
-  let inNamespace: string;
-
-  const nftInNamespace = (...args: string[]) => execFileSync('ip', ['netns', 'exec', namespace, 'nft', ...args], { encoding: 'utf8' });
-
-  beforeAll(async () => {
-    execFileSync('ip', ['netns', 'add', namespace]);
-    workDir = await mkdtemp(join(tmpdir(), 'bulkhead-endpoint-'));
-    inNamespace = join(workDir, 'nft-in-namespace');
-    await writeFile(inNamespace, `#!/bin/sh\nexec ip netns exec ${namespace} nft "$@"\n`);
-    await chmod(inNamespace, 0o755);
-  });
-
-  afterAll(async () => {
-    execFileSync('ip', ['netns', 'delete', namespace]);
-    await rm(workDir, { recursive: true, force: true });
-  });
+  const netns = useThrowawayNetns('bhe');
 
   async function freePort(): Promise<number> {
     const server = createServer();
@@ -210,7 +193,7 @@ describe('runAgent with its endpoint', () => {
   }
 
   async function clusterFiles(): Promise<{ manifestsDir: string; cniResultsDir: string }> {
-    const dir = await mkdtemp(join(workDir, 'agent-'));
+    const dir = await mkdtemp(join(netns.dir, 'agent-'));
     const manifestsDir = join(dir, 'manifests');
     const cniResultsDir = join(dir, 'cni');
     await mkdir(manifestsDir);
@@ -232,24 +215,28 @@ spec: {podSelector: {matchLabels: {app: db}}}
     return { manifestsDir, cniResultsDir };
   }
 
-  it('is not ready (and explains nothing) until its first plan holds, then closes on SIGTERM leaving the rules', async () => {
+  /** runAgent on the cluster's files with its endpoint on a free port of this host (its URL as `base`). */
+  async function startRunAgent(nftPath: string, explain: boolean): Promise<{ base: string; running: Promise<void> }> {
     const { manifestsDir, cniResultsDir } = await clusterFiles();
-    // nft fails until this file exists: the first plan cannot be applied before.
-    const allowed = join(workDir, 'nft-allowed');
-    const gated = join(workDir, 'nft-gated');
-    await writeFile(gated, `#!/bin/sh\n[ -e ${allowed} ] || { echo "nft held back by the test" >&2; exit 1; }\nexec ${inNamespace} "$@"\n`);
-    await chmod(gated, 0o755);
     const httpPort = await freePort();
-    const base = `http://127.0.0.1:${httpPort}`;
     const running = runAgent({
       nodeName: 'node-a',
       source: { kind: 'manifests', directory: manifestsDir },
       cniResultsDir,
-      nftPath: gated,
+      nftPath,
       debounceMs: 20,
-      http: { address: '127.0.0.1', port: httpPort, explain: true },
+      http: { address: '127.0.0.1', port: httpPort, explain },
       logger: pino({ level: 'silent' }),
     });
+    return { base: `http://127.0.0.1:${httpPort}`, running };
+  }
+
+  it('is not ready (and explains nothing) until its first plan holds, then closes on SIGTERM leaving the rules', async () => {
+    // nft fails until this file exists: the first plan cannot be applied before.
+    const allowed = join(netns.dir, 'nft-allowed');
+    const gated = join(netns.dir, 'nft-gated');
+    await writeExecutable(gated, `#!/bin/sh\n[ -e ${allowed} ] || { echo "nft held back by the test" >&2; exit 1; }\nexec ${netns.nftPath} "$@"\n`);
+    const { base, running } = await startRunAgent(gated, true);
     let stopped = false;
     try {
       await until('the endpoint', async () => (await get(`${base}/healthz`).catch(() => undefined))?.status === 200);
@@ -274,7 +261,7 @@ spec: {podSelector: {matchLabels: {app: db}}}
       await running;
       stopped = true;
       await expect(fetch(`${base}/healthz`)).rejects.toThrow();
-      expect(nftInNamespace('list', 'chain', 'inet', 'bulkhead', 'pod_in_prod_db')).toMatch(/counter name "drop_in_prod_db" drop/);
+      expect(netns.nft('list', 'chain', 'inet', 'bulkhead', 'pod_in_prod_db')).toMatch(/counter name "drop_in_prod_db" drop/);
     } finally {
       if (!stopped) {
         process.emit('SIGTERM');
@@ -284,18 +271,7 @@ spec: {podSelector: {matchLabels: {app: db}}}
   });
 
   it('answers /explain with 404 when the endpoint is turned off', async () => {
-    const { manifestsDir, cniResultsDir } = await clusterFiles();
-    const httpPort = await freePort();
-    const base = `http://127.0.0.1:${httpPort}`;
-    const running = runAgent({
-      nodeName: 'node-a',
-      source: { kind: 'manifests', directory: manifestsDir },
-      cniResultsDir,
-      nftPath: inNamespace,
-      debounceMs: 20,
-      http: { address: '127.0.0.1', port: httpPort, explain: false },
-      logger: pino({ level: 'silent' }),
-    });
+    const { base, running } = await startRunAgent(netns.nftPath, false);
     try {
       await until('readiness', async () => (await get(`${base}/readyz`).catch(() => undefined))?.status === 200);
       const off = await get(`${base}/explain?pod=prod/db`);
