@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMonitor } from '../../src/agent/monitor/index.js';
-import { tcpdumpArguments } from '../../src/agent/monitor/reader.js';
+import { PRIVILEGE_HINT, tcpdumpArguments } from '../../src/agent/monitor/reader.js';
 import type { EnforcedView } from '../../src/agent/monitor/resolve.js';
 import { compilePlan } from '../../src/compile/index.js';
 import { namespace, pod, policy, selector, snapshotOf } from '../support/builders.js';
@@ -126,6 +126,22 @@ describe('startMonitor', () => {
       expect(lines.filter((l) => l['msg'] === 'connection dropped')).toEqual([]);
     } finally {
       await quiet.stop();
+    }
+  });
+
+  it('says which capability tcpdump lacks when it cannot keep root', async () => {
+    const registry = new Registry();
+    const { log, lines } = logger('info');
+    const unprivileged = join(dir, 'tcpdump-unprivileged');
+    // What tcpdump 4.99.3 writes and does under a bounding set of NET_ADMIN alone (measured with setpriv).
+    await writeFile(unprivileged, `#!/bin/sh\nprintf '\\324\\303\\262\\241\\002\\000\\004\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\020\\000\\000\\357\\000\\000\\000'\necho "tcpdump: Couldn't change to 'root' uid=0 gid=0: Operation not permitted" >&2\nexit 1\n`);
+    await chmod(unprivileged, 0o755);
+    const monitor = startMonitor({ tcpdumpPath: unprivileged, backoff: { initialDelayMs: 1_000, maxDelayMs: 1_000 } }, { nodeName: NODE, view, registry, logger: log });
+    try {
+      await until('the failure', () => lines.some((l) => l['hint'] !== undefined));
+      expect(lines.find((l) => l['hint'] !== undefined)).toMatchObject({ hint: PRIVILEGE_HINT, recordsRead: 0, code: 1 });
+    } finally {
+      await monitor.stop();
     }
   });
 

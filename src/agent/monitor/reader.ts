@@ -19,6 +19,10 @@ export const READER_BACKOFF: BackoffPolicy = { initialDelayMs: 1_000, maxDelayMs
 
 /** A run this long resets the backoff: the next failure is a new one, not the same failing again. */
 const HEALTHY_RUN_MS = 30_000;
+
+// Measured with tcpdump 4.99.3 under a bounding set of NET_ADMIN alone: `-Z root` fails in initgroups ("Couldn't
+// change to 'root' uid=0 gid=0: Operation not permitted"), and without -Z it fails changing to user tcpdump.
+export const PRIVILEGE_HINT = "tcpdump -Z root calls initgroups, which needs CAP_SETGID besides CAP_NET_ADMIN: add SETGID to the agent container's capabilities";
 const STDERR_TAIL = 2_000;
 
 export interface NflogReaderOptions {
@@ -100,6 +104,7 @@ export function startNflogReader(options: NflogReaderOptions): NflogReader {
             command: [options.tcpdumpPath, ...args].join(' '),
             ...(spawnError ? { err: spawnError } : { code, signal }),
             stderr: stderr.trim(),
+            ...(/Couldn't change to/.test(stderr) ? { hint: PRIVILEGE_HINT } : {}),
             recordsRead,
             retryInMs,
           },
