@@ -2,13 +2,11 @@
 // throwaway network namespace. Each test breaks the watch or the server in one way; every time, the agent must
 // end with exactly the plan compilePlan gives for the server's objects, in its memory and in the kernel (the
 // kernel's tables are compared with the same plan applied whole in a second namespace).
-import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Agent, type AgentOptions, runAgent, startAgent } from '../../src/agent/index.js';
 import { type CompileOptions, compilePlan, fullTransaction, type Plan } from '../../src/compile/index.js';
 import { createNftRunner } from '../../src/nft/index.js';
@@ -20,40 +18,27 @@ import { writeKubeconfig } from '../kube/kubeconfig.js';
 import { changed, rawNamespace, rawPod, rawPolicy } from '../kube/objects.js';
 import type { ApiObject, ResourceName } from '../kube/resources.js';
 import { FAST_SERVER, FAST_TIMING } from '../kube/watched-cluster.js';
+import { type ThrowawayNetns, useThrowawayNetns, writeExecutable } from '../support/netns.js';
 
-const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-const agentNamespace = `bhc-${suffix}`;
-const referenceNamespace = `bhr-${suffix}`;
+const agentNetns = useThrowawayNetns('bhc');
+const referenceNetns = useThrowawayNetns('bhr');
 const NODE = 'node-a';
 const RESOURCES: readonly ResourceName[] = ['namespaces', 'pods', 'networkpolicies'];
-let workDir: string;
-let nftInAgentNamespace: string;
-let nftInReferenceNamespace: string;
 let cniResultsDir: string;
 
-const nft = (namespace: string, ...args: string[]) => execFileSync('ip', ['netns', 'exec', namespace, 'nft', ...args], { encoding: 'utf8' });
-const agentRuleset = () => nft(agentNamespace, 'list', 'ruleset');
+const agentRuleset = () => agentNetns.nft('list', 'ruleset');
 
 /**
  * The ruleset as data, without what differs between equal rulesets built differently: handles, element order,
  * and the order of objects in the listing (creation order); rules keep their order within their chain.
  */
-function normalizedRuleset(namespace: string): unknown {
-  const strip = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(strip);
-    if (typeof value !== 'object' || value === null) return value;
-    const entries = Object.entries(value).filter(([key]) => key !== 'handle');
-    return Object.fromEntries(
-      entries.map(([key, v]) => [key, key === 'elem' && Array.isArray(v) ? v.map(strip).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)) : strip(v)]),
-    );
-  };
-  const listing = strip(JSON.parse(nft(namespace, '-j', 'list', 'ruleset'))) as { nftables: Record<string, Record<string, unknown>>[] };
+function normalizedRuleset(netns: ThrowawayNetns): unknown {
   const place = (item: Record<string, Record<string, unknown>>) => {
     const [kind, object] = Object.entries(item)[0]!;
     return JSON.stringify([kind, object['family'], object['table'], object['chain'] ?? object['name']]);
   };
   // Array sort is stable: rules of one chain stay in their order.
-  return [...listing.nftables].sort((a, b) => (place(a) < place(b) ? -1 : place(a) > place(b) ? 1 : 0));
+  return [...netns.rulesetData().nftables].sort((a, b) => (place(a) < place(b) ? -1 : place(a) > place(b) ? 1 : 0));
 }
 
 function cniResult(namespace: string, name: string, containerId: string, veth: string, ip: string): string {
@@ -72,25 +57,10 @@ function cniResult(namespace: string, name: string, containerId: string, veth: s
 }
 
 beforeAll(async () => {
-  execFileSync('ip', ['netns', 'add', agentNamespace]);
-  execFileSync('ip', ['netns', 'add', referenceNamespace]);
-  workDir = await mkdtemp(join(tmpdir(), 'bulkhead-agent-cluster-'));
-  nftInAgentNamespace = join(workDir, 'nft-in-namespace');
-  await writeFile(nftInAgentNamespace, `#!/bin/sh\nexec ip netns exec ${agentNamespace} nft "$@"\n`);
-  await chmod(nftInAgentNamespace, 0o755);
-  nftInReferenceNamespace = join(workDir, 'nft-in-reference');
-  await writeFile(nftInReferenceNamespace, `#!/bin/sh\nexec ip netns exec ${referenceNamespace} nft "$@"\n`);
-  await chmod(nftInReferenceNamespace, 0o755);
-  cniResultsDir = join(workDir, 'cni');
+  cniResultsDir = join(agentNetns.dir, 'cni');
   await mkdir(cniResultsDir);
   await writeFile(join(cniResultsDir, 'cbr0-aaaa1111-eth0'), cniResult('prod', 'db', 'aaaa1111', 'veth0000db01', '10.244.1.6'));
   await writeFile(join(cniResultsDir, 'cbr0-bbbb2222-eth0'), cniResult('prod', 'api', 'bbbb2222', 'veth0000ap01', '10.244.1.7'));
-});
-
-afterAll(async () => {
-  execFileSync('ip', ['netns', 'delete', agentNamespace]);
-  execFileSync('ip', ['netns', 'delete', referenceNamespace]);
-  await rm(workDir, { recursive: true, force: true });
 });
 
 function seed(server: FakeApiServer): void {
@@ -139,7 +109,7 @@ async function agentOptions(
     nodeName: NODE,
     source: { kind: 'cluster', connection: { kind: 'kubeconfig', path: await kubeconfigFor(server) }, timing: { ...FAST_TIMING, resyncIntervalMs } },
     cniResultsDir,
-    nftPath: nftInAgentNamespace,
+    nftPath: agentNetns.nftPath,
     debounceMs: 20,
     maxDelayMs: 200,
     logger: pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
@@ -151,8 +121,8 @@ async function agentOptions(
 async function started(
   options: { earlierRun?: string; resyncIntervalMs?: number; beforeAgent?: (server: FakeApiServer) => Promise<void>; agent?: Partial<AgentOptions> } = {},
 ): Promise<Running> {
-  nft(agentNamespace, 'flush', 'ruleset');
-  if (options.earlierRun !== undefined) execFileSync('ip', ['netns', 'exec', agentNamespace, 'nft', '-f', '-'], { input: options.earlierRun });
+  agentNetns.nft('flush', 'ruleset');
+  if (options.earlierRun !== undefined) agentNetns.nftScript(options.earlierRun);
   const server = await startFakeApiServer(FAST_SERVER);
   seed(server);
   await options.beforeAgent?.(server);
@@ -172,14 +142,14 @@ async function expectedPlan(server: FakeApiServer, compileOptions: Partial<Compi
 async function expectConverged({ server, agent }: Running, compileOptions: Partial<CompileOptions> = {}, timeoutMs = 10_000): Promise<Plan> {
   const expected = await expectedPlan(server, compileOptions);
   await vi.waitFor(() => expect(agent.status()).toMatchObject({ applied: expected, exact: true }), { timeout: timeoutMs, interval: 25 });
-  nft(referenceNamespace, 'flush', 'ruleset');
-  const reference = createNftRunner({ logger: pino({ level: 'silent' }), nftPath: nftInReferenceNamespace });
+  referenceNetns.nft('flush', 'ruleset');
+  const reference = createNftRunner({ logger: pino({ level: 'silent' }), nftPath: referenceNetns.nftPath });
   try {
     expect(await reference.apply(fullTransaction(expected))).toMatchObject({ ok: true });
   } finally {
     await reference.close();
   }
-  expect(normalizedRuleset(agentNamespace)).toEqual(normalizedRuleset(referenceNamespace));
+  expect(normalizedRuleset(agentNetns)).toEqual(normalizedRuleset(referenceNetns));
   return expected;
 }
 
@@ -300,11 +270,10 @@ describe('agent on the Kubernetes API (fake API server, real nft in a netns)', (
 
   it('is not ready while its first plan cannot be applied, and says why', async () => {
     // nft fails its real runs (not the dry runs that locate a failure) while the flag file exists.
-    const failing = join(workDir, 'nft-fails');
-    const flaky = join(workDir, 'nft-flaky');
+    const failing = join(agentNetns.dir, 'nft-fails');
+    const flaky = join(agentNetns.dir, 'nft-flaky');
     await writeFile(failing, '');
-    await writeFile(flaky, `#!/bin/sh\ncase " $* " in *" -c "*) ;; *) if [ -e ${failing} ]; then echo "fault injected" >&2; exit 1; fi;; esac\nexec ${nftInAgentNamespace} "$@"\n`);
-    await chmod(flaky, 0o755);
+    await writeExecutable(flaky, `#!/bin/sh\ncase " $* " in *" -c "*) ;; *) if [ -e ${failing} ]; then echo "fault injected" >&2; exit 1; fi;; esac\nexec ${agentNetns.nftPath} "$@"\n`);
     const { agent } = await started({ agent: { nftPath: flaky } });
     await vi.waitFor(() => expect(agent.status().failedSyncs).toBeGreaterThanOrEqual(1), { timeout: 10_000 });
     expect(agent.status()).toMatchObject({ ready: false, readyReason: 'the first plan is not applied yet: fault injected' });
@@ -409,7 +378,7 @@ describe('agent on the Kubernetes API (fake API server, real nft in a netns)', (
     // Rescans every 100 ms: syncs run during the outage, and must neither change the rules nor claim a newer state.
     const { server, agent, logs } = await started({ agent: { rescanIntervalMs: 100 } });
     const before = await expectConverged(running!);
-    const table = () => nft(agentNamespace, 'list', 'table', 'inet', 'bulkhead');
+    const table = () => agentNetns.nft('list', 'table', 'inet', 'bulkhead');
     const enforced = table();
     await server.setDown(true, 'unavailable');
     server.delete('networkpolicies', 'prod', 'api-egress');
@@ -443,7 +412,7 @@ describe('agent on the Kubernetes API (fake API server, real nft in a netns)', (
     }));
     await expectConverged(running!);
     // api is isolated for ingress by the broken policy and allowed nothing; db's valid policy is enforced as before.
-    const chain = (name: string) => nft(agentNamespace, 'list', 'chain', 'inet', 'bulkhead', name);
+    const chain = (name: string) => agentNetns.nft('list', 'chain', 'inet', 'bulkhead', name);
     expect(chain('pod_in_prod_api')).not.toMatch(/accept/);
     expect(chain('pod_in_prod_api')).toMatch(/counter name "drop_in_prod_api" drop/);
     expect(chain('pod_in_prod_db')).toMatch(/accept[\s\S]*counter name "drop_in_prod_db" drop/);
@@ -487,7 +456,7 @@ describe('agent on the Kubernetes API (fake API server, real nft in a netns)', (
   }
 
   it('runs until SIGTERM, stops watching, and leaves its rules in the kernel', async () => {
-    nft(agentNamespace, 'flush', 'ruleset');
+    agentNetns.nft('flush', 'ruleset');
     const server = await startFakeApiServer(FAST_SERVER);
     try {
       seed(server);

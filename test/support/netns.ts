@@ -16,6 +16,8 @@ export interface ThrowawayNetns {
   nft(...args: string[]): string;
   /** nft -f - inside the namespace, reading `script`. */
   nftScript(script: string): string;
+  /** The ruleset as data, without what differs between equal rulesets built differently: handles, element order. */
+  rulesetData(): { nftables: Record<string, Record<string, unknown>>[] };
 }
 
 /**
@@ -58,7 +60,17 @@ export function useThrowawayNetns(prefix: string): ThrowawayNetns {
     },
     nft: (...args) => nftIn(args),
     nftScript: (script) => nftIn(['-f', '-'], script),
+    rulesetData: () => withoutHandles(JSON.parse(nftIn(['-j', 'list', 'ruleset']))) as ReturnType<ThrowawayNetns['rulesetData']>,
   };
+}
+
+function withoutHandles(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutHandles);
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value).filter(([key]) => key !== 'handle');
+  const sortedElements = (elements: unknown[]) =>
+    elements.map(withoutHandles).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+  return Object.fromEntries(entries.map(([key, v]) => [key, key === 'elem' && Array.isArray(v) ? sortedElements(v) : withoutHandles(v)]));
 }
 
 /** Writes a script the tests run as a program (a wrapper standing in for nft, say). */
