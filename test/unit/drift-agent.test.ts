@@ -1,18 +1,15 @@
 // The agent's side of drift repair, with the real nft in a throwaway netns: a check never compares while a
 // transaction runs, and a rebuild asked for while a sync is already under way is not lost to that sync.
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startAgent } from '../../src/agent/index.js';
+import { useThrowawayNetns, writeExecutable } from '../support/netns.js';
 
-const namespace = `bhda-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-let workDir: string;
-
-const nft = (...args: string[]) => execFileSync('ip', ['netns', 'exec', namespace, 'nft', ...args], { encoding: 'utf8' });
+const netns = useThrowawayNetns('bhda');
+const nft = netns.nft;
 
 const podText = (name: string, app: string, node: string, ip: string) => `---
 apiVersion: v1
@@ -38,34 +35,23 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
   }
 }
 
-beforeAll(async () => {
-  execFileSync('ip', ['netns', 'add', namespace]);
-  workDir = await mkdtemp(join(tmpdir(), 'bulkhead-drift-agent-'));
-});
-
-afterAll(async () => {
-  execFileSync('ip', ['netns', 'delete', namespace]);
-  await rm(workDir, { recursive: true, force: true });
-});
-
 describe('agent and drift checks (real nft in a throwaway netns)', () => {
   it('skips checks while a transaction runs, and rebuilds after a sync that was under way when drift was found', async () => {
-    const manifestsDir = join(workDir, 'manifests');
-    const cniResultsDir = join(workDir, 'cni');
+    const manifestsDir = join(netns.dir, 'manifests');
+    const cniResultsDir = join(netns.dir, 'cni');
     await mkdir(manifestsDir);
     await mkdir(cniResultsDir);
     const cluster = join(manifestsDir, 'cluster.yaml');
     await writeFile(cluster, policyText + podText('db', 'db', 'node-a', '10.244.1.6') + podText('web', 'web', 'node-b', '10.244.2.5'));
     // While the `slow` file exists, a transaction (not a dry run, not a listing) says so in `underway`, then
     // takes a second.
-    const slow = join(workDir, 'slow');
-    const underway = join(workDir, 'underway');
-    const nftPath = join(workDir, 'nft');
-    await writeFile(
+    const slow = join(netns.dir, 'slow');
+    const underway = join(netns.dir, 'underway');
+    const nftPath = join(netns.dir, 'nft');
+    await writeExecutable(
       nftPath,
-      `#!/bin/sh\ncase " $* " in *" -f "*) case " $* " in *" -c "*) ;; *) [ -e ${slow} ] && touch ${underway} && sleep 1 ;; esac ;; esac\nexec ip netns exec ${namespace} nft "$@"\n`,
+      `#!/bin/sh\ncase " $* " in *" -f "*) case " $* " in *" -c "*) ;; *) [ -e ${slow} ] && touch ${underway} && sleep 1 ;; esac ;; esac\nexec ${netns.nftPath} "$@"\n`,
     );
-    await chmod(nftPath, 0o755);
 
     const logs: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });

@@ -1,8 +1,5 @@
 // kernelDrift against what the real nft lists: a compiled plan applied in a throwaway netns shows no drift, and
 // each way of tampering with the tables is found and named.
-import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -10,14 +7,11 @@ import { describeDrift, type KernelDrift, kernelDrift, nftKernelLister, ruleSign
 import { compilePlan, diffPlans, fullTransaction, type Plan, type NftTransaction } from '../../src/compile/index.js';
 import { createNftRunner, type NftRunner } from '../../src/nft/index.js';
 import { containerPort, ipBlockPeer, pod, podPeer, policy, port, rule, selector, snapshotOf } from '../support/builders.js';
+import { useThrowawayNetns } from '../support/netns.js';
 
-const namespace = `bhd-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-let workDir: string;
-let inNamespace: string;
+const netns = useThrowawayNetns('bhd');
+const { nft, nftScript } = netns;
 let runner: NftRunner;
-
-const nft = (...args: string[]) => execFileSync('ip', ['netns', 'exec', namespace, 'nft', ...args], { encoding: 'utf8' });
-const nftScript = (script: string) => execFileSync('ip', ['netns', 'exec', namespace, 'nft', '-f', '-'], { input: script, encoding: 'utf8' });
 
 const db = pod('prod/db', { labels: { app: 'db' }, ips: ['10.244.1.6', 'fd00:10:244:1::6'], nodeName: 'node-a', ports: [containerPort(5432, 'pg')] });
 const web = pod('prod/web', {
@@ -54,7 +48,7 @@ async function apply(transaction: NftTransaction): Promise<void> {
 }
 
 async function drift(against: Plan = plan): Promise<KernelDrift[]> {
-  const lister = nftKernelLister(inNamespace, 10_000);
+  const lister = nftKernelLister(netns.nftPath, 10_000);
   return kernelDrift(against, await lister(against.tables));
 }
 
@@ -71,19 +65,12 @@ function ruleHandle(chain: string, pattern: RegExp): string {
 const inet = { family: 'inet', name: 'bulkhead' } as const;
 const bridge = { family: 'bridge', name: 'bulkhead' } as const;
 
-beforeAll(async () => {
-  execFileSync('ip', ['netns', 'add', namespace]);
-  workDir = await mkdtemp(join(tmpdir(), 'bulkhead-drift-'));
-  inNamespace = join(workDir, 'nft-in-namespace');
-  await writeFile(inNamespace, `#!/bin/sh\nexec ip netns exec ${namespace} nft "$@"\n`);
-  await chmod(inNamespace, 0o755);
-  runner = createNftRunner({ logger: pino({ level: 'silent' }), nftPath: inNamespace });
+beforeAll(() => {
+  runner = createNftRunner({ logger: pino({ level: 'silent' }), nftPath: netns.nftPath });
 });
 
 afterAll(async () => {
   await runner?.close();
-  execFileSync('ip', ['netns', 'delete', namespace]);
-  await rm(workDir, { recursive: true, force: true });
 });
 
 describe('kernel drift against the real nft', () => {
@@ -211,7 +198,7 @@ describe('kernel drift against the real nft', () => {
   });
 
   it('rejects when nft fails for another reason than a missing table', async () => {
-    const lister = nftKernelLister(join(workDir, 'no-such-nft'), 10_000);
+    const lister = nftKernelLister(join(netns.dir, 'no-such-nft'), 10_000);
     await expect(lister(plan.tables)).rejects.toThrow(/cannot list table inet bulkhead: cannot run .*no-such-nft/);
   });
 });
