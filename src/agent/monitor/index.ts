@@ -1,4 +1,4 @@
 // The verdict stream: denied packets from nflog, resolved to pods, directions and isolating policies.
-export { createMonitorHub, DEFAULT_HUB_LIMITS, type HubLimits, matchesFilter, type MonitorFilter, type MonitorHub } from './hub.js';
+export { createMonitorHub, DEFAULT_HUB_LIMITS, type MonitorHub } from './hub.js';
 export { MONITOR_PATH, monitorQuery, serveMonitor } from './http.js';
-export { type Monitor, type MonitorLogLevel, type MonitorOptions, startMonitor } from './monitor.js';
+export { type Monitor, type MonitorOptions, startMonitor } from './monitor.js';
