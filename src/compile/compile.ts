@@ -3,7 +3,7 @@ import { ENFORCEMENT_ANNOTATION, type EnforcementMode, enforcementErrors } from 
 import { type Snapshot, canonicalIP } from '../snapshot/snapshot.js';
 import { type PodBinding, type PodRef, bindingTable } from './binding-table.js';
 import { patchCachedSet } from './cached-set.js';
-import type { Plan } from './plan.js';
+import type { ChainPlan, Plan, SetPlan, TablePlan } from './plan.js';
 import { type ChainPolicies, type Isolating, type PolicyTableMemo, chainPolicies, emptyPolicyTableMemo, policyTable, sameObjects } from './policy-table.js';
 import { type CompileProblem, distinctProblems } from './problems.js';
 import { UNKNOWN_LOCAL_PODS_COUNTER, type UnknownLocalPodsOption, unknownLocalPodsGuard } from './unknown-local-pods.js';
@@ -47,10 +47,12 @@ interface CompilerMemo extends PolicyTableMemo {
   readonly isolation: WeakMap<Pod, KeptIsolation>;
   /** Binding addresses as canonicalIP gives them (or its error): bindings are read anew every sync. */
   readonly canonicalIPs: Map<string, string | Error>;
+  /** The last compile's base chains and node-sized sets (dispatch maps, bindings), by table and name. */
+  readonly parts: Map<string, SetPlan | ChainPlan>;
 }
 
 function emptyMemo(): CompilerMemo {
-  return { ...emptyPolicyTableMemo(), isolation: new WeakMap(), canonicalIPs: new Map() };
+  return { ...emptyPolicyTableMemo(), isolation: new WeakMap(), canonicalIPs: new Map(), parts: new Map() };
 }
 
 interface CompilerState {
@@ -125,7 +127,7 @@ function compileWith(snapshot: Snapshot, options: CompileOptions, memo: Compiler
   const binding = bindingTable(localPods, options.bindings, keptCanonicalIP(memo.canonicalIPs, options.bindings));
   return {
     plan: {
-      tables: [policy.table, binding.table],
+      tables: [policy.table, binding.table].map((table) => withKeptParts(table, memo)),
       counters: policy.counters,
       ...(Object.keys(policy.auditCounters).length > 0 ? { auditCounters: policy.auditCounters } : {}),
       ...(guard ? { unknownLocalPodsCounter: UNKNOWN_LOCAL_PODS_COUNTER } : {}),
@@ -138,6 +140,38 @@ function compileWith(snapshot: Snapshot, options: CompileOptions, memo: Compiler
     ]),
     unboundPods: binding.unboundPods,
   };
+}
+
+/**
+ * The table with the base chains and the sets rebuilt every compile (those the memo does not keep: dispatch maps,
+ * bindings, the guard's) replaced by the last compile's objects where equal, so the diff skips them by identity
+ * instead of walking their elements.
+ */
+function withKeptParts(table: TablePlan, memo: CompilerMemo): TablePlan {
+  const shared = new Set([...memo.sets.values()].map((set) => set.plan));
+  const keep = <T extends SetPlan | ChainPlan>(kind: string, part: T): T => {
+    const key = `${table.family} ${kind} ${part.name}`;
+    const kept = memo.parts.get(key);
+    if (kept !== undefined && sameData(kept, part)) return kept as T;
+    memo.parts.set(key, part);
+    return part;
+  };
+  return {
+    ...table,
+    sets: table.sets.map((set) => (shared.has(set) ? set : keep('set', set))),
+    chains: table.chains.map((chain) => (chain.hook ? keep('chain', chain) : chain)),
+  };
+}
+
+/** Deep equality of plain data (what plans are made of), without building strings. */
+function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => sameData(item, b[i]));
+  if (Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((key) => sameData((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
 }
 
 /**
@@ -182,8 +216,10 @@ function keptCanonicalIP(kept: Map<string, string | Error>, bindings: readonly P
  * pods and policies themselves; bindings and the unknown-pod guard are rebuilt every time (local pods only).
  */
 function compileFrame(snapshot: Snapshot, options: CompileOptions): string {
-  // A namespace's enforcement annotation makes its policies audit or enforced: chains change with it.
-  const labels = [...snapshot.namespaces.values()].map((ns) => [ns.name, ns.labels, ns.annotations?.[ENFORCEMENT_ANNOTATION] ?? null]);
+  // A namespace's enforcement annotation makes its policies audit or enforced: chains change with it. An implicit
+  // namespace (no object, only pods or policies naming it) has labels and annotations from its name alone: the
+  // pods that bring it are new pods, patched in as any other.
+  const labels = [...snapshot.declaredNamespaces.values()].map((ns) => [ns.name, ns.labels, ns.annotations?.[ENFORCEMENT_ANNOTATION] ?? null]);
   return JSON.stringify([options.nodeName, labels]);
 }
 

@@ -17,6 +17,8 @@ export interface Snapshot {
   readonly policies: readonly NetworkPolicy[];
   /** Given namespaces plus implicit ones for every namespace an object lives in. */
   readonly namespaces: ReadonlyMap<string, Namespace>;
+  /** The given namespaces alone: an implicit one is known by its name (and a pod or policy naming it). */
+  readonly declaredNamespaces: ReadonlyMap<string, Namespace>;
   namespace(name: string): Namespace;
   podsInNamespace(name: string): readonly Pod[];
   policiesInNamespace(name: string): readonly NetworkPolicy[];
@@ -83,6 +85,7 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
     get namespaces() {
       return namespaces();
     },
+    declaredNamespaces: given,
     namespace: (name) => given.get(name) ?? namespaces().get(name) ?? implicitNamespace(name),
     podsInNamespace: (name) => podsByNamespace().get(name) ?? [],
     policiesInNamespace: (name) => policiesByNamespace().get(name) ?? [],
