@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { kernelDrift, parseTableListing } from '../../src/agent/drift/index.js';
 import { POLICY_TABLE, type Plan, compilePlan, createCompiler, fullTransaction } from '../../src/compile/index.js';
 import type { Labels, Namespace, NetworkPolicy } from '../../src/model/types.js';
 import { ENFORCEMENT_ANNOTATION, enforcementMode } from '../../src/policy/index.js';
@@ -117,6 +118,11 @@ describe('compiling audit-mode policies', () => {
       expect(chain).toMatch(/limit rate 10\/second burst 20 packets log prefix "audit_in_prod_web" group 8421[^\n]*\n\s*counter name "audit_in_prod_web"\n\s*\}/);
       const counters = execFileSync('ip', ['netns', 'exec', netns, 'nft', 'list', 'counters', 'table', 'inet', 'bulkhead'], { encoding: 'utf8' });
       for (const name of ['audit_in_prod_web', 'audit_out_prod_web', 'audit_in_staging_api', 'drop_in_prod_db']) expect(counters).toContain(`counter ${name} {`);
+      // The drift checker reads the audit chains back as planned, their verdict-less last rule included.
+      const listings = result.plan.tables.map((table) =>
+        parseTableListing(table, execFileSync('ip', ['netns', 'exec', netns, 'nft', '-j', 'list', 'table', table.family, table.name], { encoding: 'utf8' })),
+      );
+      expect(kernelDrift(result.plan, listings)).toEqual([]);
     } finally {
       execFileSync('ip', ['netns', 'delete', netns]);
       rmSync(dir, { recursive: true, force: true });
