@@ -2,13 +2,14 @@
 // own nftables ruleset, its own loopback), asked from inside that namespace as `kubectl exec` into the agent's pod
 // would: the explanation as the agent sees the cluster, and the chains it put in the kernel.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useThrowawayNetns } from '../support/netns.js';
 import { MAIN, REPO, runProcess } from './cli-cluster-helpers.js';
 
-const NETNS = `bh-cli-explain-${process.pid}`;
+// The namespace takes the agent's ruleset with it.
+const netns = useThrowawayNetns('bh-cli-explain');
 
 const CLUSTER = `apiVersion: v1
 kind: Pod
@@ -36,30 +37,20 @@ spec:
   ingress: [{from: [{podSelector: {matchLabels: {app: frontend}}}], ports: [{port: http}]}]
 `;
 
-let scratch: string;
 let agent: ChildProcess | undefined;
 let agentLog = '';
 
-function run(command: string, args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: 'ignore' });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')}: exit ${code}`))));
-  });
-}
-
 /** `bulkhead ARGS` inside the agent's network namespace. */
-const inNamespace = (...args: string[]) => runProcess('ip', ['netns', 'exec', NETNS, process.execPath, '--import', 'tsx', MAIN, ...args]);
+const inNamespace = (...args: string[]) => runProcess('ip', ['netns', 'exec', netns.name, process.execPath, '--import', 'tsx', MAIN, ...args]);
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'bulkhead-cli-agent-'));
-  await writeFile(join(scratch, 'cluster.yaml'), CLUSTER);
-  await run('ip', ['netns', 'add', NETNS]);
-  await run('ip', ['-n', NETNS, 'link', 'set', 'lo', 'up']);
+  const manifests = join(netns.dir, 'manifests');
+  await mkdir(manifests);
+  await writeFile(join(manifests, 'cluster.yaml'), CLUSTER);
   const child = spawn(
     'ip',
-    ['netns', 'exec', NETNS, process.execPath, '--import', 'tsx', MAIN, 'agent', '--node-name', 'n1', '--manifests', scratch,
-      '--cni-results', join(scratch, 'no-cni-results'), '--http-address', '127.0.0.1', '--http-port', '9650', '--log-format', 'json'],
+    ['netns', 'exec', netns.name, process.execPath, '--import', 'tsx', MAIN, 'agent', '--node-name', 'n1', '--manifests', manifests,
+      '--cni-results', join(netns.dir, 'no-cni-results'), '--http-address', '127.0.0.1', '--http-port', '9650', '--log-format', 'json'],
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   agent = child;
@@ -87,9 +78,6 @@ afterAll(async () => {
     agent.kill('SIGTERM');
     await exited;
   }
-  // The namespace takes its ruleset with it.
-  await run('ip', ['netns', 'del', NETNS]).catch(() => undefined);
-  await rm(scratch, { recursive: true, force: true });
 });
 
 describe('bulkhead agent explain, against a real agent', () => {

@@ -3,19 +3,18 @@
 // it reads the cluster, finds the agent's pod on the pod's node, and shows what the agent put in the kernel. When a
 // policy goes away in the API, the agent's chains follow, and so does what explain shows.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FakeApiServer, startFakeApiServer } from '../kube/fake-apiserver.js';
 import { writeKubeconfig } from '../kube/kubeconfig.js';
 import { rawNamespace, rawPod, rawPolicy } from '../kube/objects.js';
+import { useThrowawayNetns } from '../support/netns.js';
 import { MAIN, REPO, runProcess } from './cli-cluster-helpers.js';
 
-const NETNS = `bh-cli-cluster-${process.pid}`;
+// Node n1; the namespace takes the agent's ruleset with it.
+const netns = useThrowawayNetns('bh-cli-cluster');
 
-let scratch: string;
 let server: FakeApiServer;
 let kubeconfig: string;
 let tunnel: Server;
@@ -23,16 +22,8 @@ const tunnelConnections = new Set<Socket>();
 const children: ChildProcess[] = [];
 let agentLog = '';
 
-function run(command: string, args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: 'ignore' });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')}: exit ${code}`))));
-  });
-}
-
 function startInNamespace(args: readonly string[], onOutput: (text: string) => void = () => undefined): ChildProcess {
-  const child = spawn('ip', ['netns', 'exec', NETNS, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('ip', ['netns', 'exec', netns.name, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout!.on('data', (chunk: Buffer) => onOutput(chunk.toString('utf8')));
   child.stderr!.on('data', (chunk: Buffer) => onOutput(chunk.toString('utf8')));
   children.push(child);
@@ -40,7 +31,7 @@ function startInNamespace(args: readonly string[], onOutput: (text: string) => v
 }
 
 /** `bulkhead ARGS` on node n1: inside its network namespace. */
-const onNode = (...args: string[]) => runProcess('ip', ['netns', 'exec', NETNS, process.execPath, '--import', 'tsx', MAIN, ...args]);
+const onNode = (...args: string[]) => runProcess('ip', ['netns', 'exec', netns.name, process.execPath, '--import', 'tsx', MAIN, ...args]);
 
 /** The resourceVersion of the agent's last 'rules applied' or 'rules already in force' line. */
 function agentResourceVersion(): number {
@@ -52,7 +43,6 @@ function agentResourceVersion(): number {
 }
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'bulkhead-cli-cluster-agent-'));
   server = await startFakeApiServer({ bookmarkIntervalMs: 200 });
   server.create('namespaces', rawNamespace('default'));
   server.create('namespaces', rawNamespace('bulkhead-system'));
@@ -68,7 +58,7 @@ beforeAll(async () => {
 
   // The API server listens on this namespace's loopback; the node reaches it at the same address through a Unix
   // socket (a path, which every network namespace sees) and socat, so one kubeconfig serves both sides.
-  const socket = join(scratch, 'apiserver.sock');
+  const socket = join(netns.dir, 'apiserver.sock');
   tunnel = createServer((client) => {
     const upstream = createConnection(server.port, '127.0.0.1');
     tunnelConnections.add(client).add(upstream);
@@ -82,12 +72,10 @@ beforeAll(async () => {
     for (const socket of [client, upstream]) socket.on('error', close).on('close', close);
   });
   await new Promise<void>((resolve) => tunnel.listen(socket, resolve));
-  await run('ip', ['netns', 'add', NETNS]);
-  await run('ip', ['-n', NETNS, 'link', 'set', 'lo', 'up']);
   startInNamespace(['socat', `TCP-LISTEN:${server.port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${socket}`]);
 
   const agent = startInNamespace(
-    [process.execPath, '--import', 'tsx', MAIN, 'agent', '--node-name', 'n1', '--kubeconfig', kubeconfig, '--cni-results', join(scratch, 'no-cni-results'),
+    [process.execPath, '--import', 'tsx', MAIN, 'agent', '--node-name', 'n1', '--kubeconfig', kubeconfig, '--cni-results', join(netns.dir, 'no-cni-results'),
       '--http-address', '127.0.0.1', '--log-format', 'json'],
     (text) => (agentLog += text),
   );
@@ -103,11 +91,9 @@ afterAll(async () => {
     process.kill(-child.pid!, 'SIGTERM');
     await exited;
   }
-  await run('ip', ['netns', 'del', NETNS]).catch(() => undefined);
   for (const connection of tunnelConnections) connection.destroy();
   await new Promise((resolve) => tunnel.close(resolve));
   await server.close();
-  await rm(scratch, { recursive: true, force: true });
 });
 
 describe('bulkhead explain on a node, with the real agent watching the API', () => {
