@@ -10,9 +10,20 @@ interface ParsedBlock {
 
 const parsed = new WeakMap<IPBlock, ParsedBlock>();
 
+// Verdicts ask about the same addresses over and over (each pod's, each flow's ends, against every ipBlock):
+// parsing dominated them, so each address is parsed once. Bounded, since a long-lived agent sees pods come and go.
+const parsedAddresses = new Map<string, ipaddr.IPv4 | ipaddr.IPv6>();
+const MAX_PARSED_ADDRESSES = 1 << 16;
+
 /** Parses an address, mapping IPv4-mapped IPv6 (::ffff:a.b.c.d) to IPv4 as the kernel and API server treat it. */
 function parseIP(ip: string): ipaddr.IPv4 | ipaddr.IPv6 {
-  return ipaddr.process(ip);
+  let addr = parsedAddresses.get(ip);
+  if (addr === undefined) {
+    addr = ipaddr.process(ip);
+    if (parsedAddresses.size >= MAX_PARSED_ADDRESSES) parsedAddresses.clear();
+    parsedAddresses.set(ip, addr);
+  }
+  return addr;
 }
 
 function parseCidr(cidr: string): Cidr {
@@ -27,16 +38,28 @@ function cidrContains(cidr: Cidr, addr: ipaddr.IPv4 | ipaddr.IPv6): boolean {
   return addr.kind() === cidr[0].kind() && addr.match(cidr);
 }
 
-/** True when `ip` is inside `block.cidr` and outside every `block.except`. */
-export function ipBlockContains(block: IPBlock, ip: string): boolean {
+function parsedBlock(block: IPBlock): ParsedBlock {
   let p = parsed.get(block);
   if (!p) {
     p = { cidr: parseCidr(block.cidr), except: block.except.map(parseCidr) };
     parsed.set(block, p);
   }
+  return p;
+}
+
+/** True when `ip` is inside `block.cidr` and outside every `block.except`. */
+export function ipBlockContains(block: IPBlock, ip: string): boolean {
+  const p = parsedBlock(block);
   const addr = parseIP(ip);
   if (!cidrContains(p.cidr, addr)) return false;
   return !p.except.some((e) => cidrContains(e, addr));
+}
+
+/** The first of `block.except` that holds `ip`, whether or not `block.cidr` does. */
+export function exceptHolding(block: IPBlock, ip: string): string | undefined {
+  const addr = parseIP(ip);
+  const index = parsedBlock(block).except.findIndex((e) => cidrContains(e, addr));
+  return index === -1 ? undefined : block.except[index];
 }
 
 export function ipFamily(ip: string): 4 | 6 {

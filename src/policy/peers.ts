@@ -1,7 +1,7 @@
 import type { Namespace, NetworkPolicy, Peer, Pod } from '../model/types.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { type Endpoint, selectablePod } from './endpoint.js';
-import { ipBlockContains } from './ipblock.js';
+import { exceptHolding, ipBlockContains } from './ipblock.js';
 import { selectorMatches } from './selector.js';
 
 /** Why a peer did not match an endpoint: what explain shows as "what did not match". */
@@ -40,7 +40,7 @@ export function peerMismatch(
 ): PeerMismatch | undefined {
   if (peer.kind === 'ipBlock') {
     if (ipBlockContains(peer.ipBlock, endpoint.ip)) return undefined;
-    const except = peer.ipBlock.except.find((e) => ipBlockContains({ cidr: e, except: [] }, endpoint.ip));
+    const except = exceptHolding(peer.ipBlock, endpoint.ip);
     return except ? { kind: 'in-except', except } : { kind: 'outside-cidr' };
   }
   const pod = selectablePod(endpoint);

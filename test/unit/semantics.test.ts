@@ -5,6 +5,7 @@ import {
   type ConnectionVerdict,
   type Endpoint,
   connectionVerdict,
+  exceptHolding,
   ipBlockContains,
   selectorMatches,
 } from '../../src/policy/index.js';
@@ -298,6 +299,19 @@ describe('ipBlock: inside cidr and outside every except', () => {
   ];
   it.each(cases)('%s', (_, block, ip, expected) => {
     expect(ipBlockContains(block, ip)).toBe(expected);
+  });
+
+  it('names the first except holding an address, inside the cidr or not', () => {
+    const block = ipBlock('10.0.0.0/16', ['10.0.1.0/24', '10.0.0.0/8', '::ffff:10.0.3.0/120']);
+    expect(['10.0.1.9', '10.0.2.9', '10.9.0.1', '::ffff:10.0.3.4', '10.0.3.4', '192.0.2.1'].map((ip) => exceptHolding(block, ip))).toEqual([
+      '10.0.1.0/24',
+      '10.0.0.0/8',
+      '10.0.0.0/8',
+      '10.0.0.0/8',
+      '10.0.0.0/8',
+      undefined,
+    ]);
+    expect(exceptHolding(ipBlock('fd00::/64', ['fd00::/120']), 'fd00::1:10')).toBeUndefined();
   });
 
   runTable([
