@@ -41,10 +41,11 @@ COPY --from=build /src/dist ./dist
 # `bulkhead` on PATH, so that `kubectl exec -n bulkhead-system ds/bulkhead -- bulkhead agent explain ...` works.
 RUN chmod 0755 dist/cli/main.js && ln -s /opt/bulkhead/dist/cli/main.js /usr/local/bin/bulkhead
 
-# Runs as root, on purpose, with every capability dropped but NET_ADMIN (daemonset/daemonset.yaml):
+# Runs as root, on purpose, with every capability dropped but NET_ADMIN and SETGID (daemonset/daemonset.yaml):
 # - nft programs the kernel over netlink, which checks CAP_NET_ADMIN in the effective set of the nft process.
 #   Kubernetes cannot give a non-root user ambient capabilities, so a non-root agent would need file
 #   capabilities on nft and allowPrivilegeEscalation, which is the weaker confinement of the two.
+# - tcpdump, which reads the verdict stream from NFLOG, keeps root with -Z root; that calls initgroups (SETGID).
 # - the CNI result cache (/var/lib/cni/results) is written by the container runtime as root, mode 0600: uid 0
 #   reads it as its owner, without CAP_DAC_OVERRIDE.
 # The root filesystem is mounted read-only; nft's transaction files go to an emptyDir at /tmp.

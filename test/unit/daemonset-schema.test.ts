@@ -156,8 +156,8 @@ describe('daemonset/ manifests', () => {
     expect(daemonSet.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
   });
 
-  it('has only NET_ADMIN, a read-only root filesystem and no privilege escalation', () => {
-    expect(agent.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN'] });
+  it('has only NET_ADMIN and SETGID, a read-only root filesystem and no privilege escalation', () => {
+    expect(agent.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'SETGID'] });
     expect(agent.securityContext.readOnlyRootFilesystem).toBe(true);
     expect(agent.securityContext.allowPrivilegeEscalation).toBe(false);
   });
