@@ -9,6 +9,7 @@ import type { FlowRecord } from '../../src/advise/flow-record.js';
 import type { NetworkPolicy } from '../../src/model/types.js';
 import { ENFORCEMENT_ANNOTATION } from '../../src/policy/index.js';
 import { policy, selector } from '../support/builders.js';
+import { type ClusterRun, runRandomCluster } from './differential.js';
 import { type Cluster, type PodDeclaration, type Probe, requireTools, startCluster } from './harness.js';
 
 const run = promisify(execFile);
@@ -170,5 +171,45 @@ describe('a namespace in audit mode, read from the API server', () => {
 
     await cluster.apply({ namespaces: shop('audit'), pods, policies: [dbLockdown] });
     expect((await cluster.probe([toDb]))[0]!.outcome).toBe('connected');
+  });
+});
+
+// The differential check of differential.test.ts with about half of each random cluster's policies in audit mode:
+// the kernel must do what the enforced verdict says, audit connections passing.
+describe('the kernel agrees with the enforced verdict on random clusters with audit policies', () => {
+  const CLUSTERS = 6;
+  const FIRST_SEED = 20_261_123;
+  let cluster: Cluster;
+  const runs: ClusterRun[] = [];
+  const auditPackets = async () => {
+    const counts = await Promise.all(['node1', 'node2'].map(async (node) => [...series(await metricsOf(cluster, node), 'bulkhead_audit_packets_total').values()]));
+    return counts.flat().reduce((sum, n) => sum + n, 0);
+  };
+
+  beforeAll(async () => {
+    cluster = await startCluster({ probeConcurrency: 128 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  for (let i = 0; i < CLUSTERS; i++) {
+    const seed = FIRST_SEED + i;
+    it(`seed ${seed}`, async () => {
+      const run = await runRandomCluster(cluster, seed, undefined, undefined, (p, index) => withMode(p, (seed + index) % 2 === 0 ? 'audit' : undefined));
+      runs.push(run);
+      expect(run.disagreements.join('\n\n')).toBe('');
+      // An audit connection that passed went through an audit chain, whose counter (under each of its policies) rose.
+      if (run.results.some((r) => r.verdict.audit === true && r.outcome === 'connected')) expect(await auditPackets()).toBeGreaterThan(0);
+    }, 120_000);
+  }
+
+  // Without these, clusters whose audit policies never mattered would pass everything above.
+  it('probed audit connections and enforced denials', () => {
+    const results = runs.flatMap((run) => run.results);
+    expect(runs).toHaveLength(CLUSTERS);
+    expect(results.filter((r) => r.verdict.audit === true && r.outcome === 'connected').length).toBeGreaterThanOrEqual(10);
+    expect(results.filter((r) => r.outcome === 'timeout').length).toBeGreaterThanOrEqual(20);
   });
 });

@@ -30,16 +30,23 @@ export interface ClusterRun {
 
 /**
  * Runs one random cluster on the lab: pods first (their addresses are the lab's), then the policies, whose
- * ipBlocks are moved onto the lab's address plan; then `probes` probes, about half of them denied.
+ * ipBlocks are moved onto the lab's address plan (and which `annotate` may give annotations, e.g. audit mode);
+ * then `probes` probes, about half of them denied.
  */
-export async function runRandomCluster(cluster: Cluster, seed: number, probes = DEFAULT_PROBES_PER_CLUSTER, size = DEFAULT_CLUSTER_SIZE): Promise<ClusterRun> {
+export async function runRandomCluster(
+  cluster: Cluster,
+  seed: number,
+  probes = DEFAULT_PROBES_PER_CLUSTER,
+  size = DEFAULT_CLUSTER_SIZE,
+  annotate: (policy: NetworkPolicy, index: number) => NetworkPolicy = (policy) => policy,
+): Promise<ClusterRun> {
   const random = randomCluster(seed, size);
   const pods = [...random.pods.map((pod) => podDeclaration(pod, cluster.lab.nodes.length)), ...nodeAgents(cluster)];
   const namespaces = random.namespaces.map((ns) => ({ name: ns.name, labels: ns.labels }));
   // Phase 1 places the pods, so that phase 2 can aim ipBlocks at their addresses.
   await cluster.apply({ namespaces, pods, policies: [] }, { flushConntrack: false });
   const addresses = podAddresses(cluster, random.pods);
-  const policies = random.policies.map((policy) => onLab(policy, addresses));
+  const policies = random.policies.map((policy, i) => annotate(onLab(policy, addresses), i));
 
   const snapshot = cluster.preview({ namespaces, pods, policies });
   const candidates = await candidateProbes(cluster, snapshot, pods);
