@@ -22,10 +22,11 @@ export interface RouteContext {
   /** False: /explain answers 404 (--no-explain-endpoint). */
   readonly explain: boolean;
   readonly readChain: ChainReader;
+  /** True when the server also streams /monitor (answered before these routes). */
+  readonly monitor?: boolean;
 }
 
 export const EXPLAIN_DISABLED = 'the explain endpoint is disabled (--no-explain-endpoint)';
-const ENDPOINTS = '/healthz, /readyz, /metrics or /explain';
 const EXPLAIN_PARAMETERS = ['pod', 'from', 'to', 'port', 'protocol'] as const;
 type ExplainParameter = (typeof EXPLAIN_PARAMETERS)[number];
 const EXPLAIN_USAGE = 'expected pod=NAMESPACE/NAME, or from=NAMESPACE/POD|IP&to=NAMESPACE/POD|IP&port=PORT[&protocol=TCP|UDP|SCTP]';
@@ -56,7 +57,7 @@ export async function answer(method: string, rawUrl: string, context: RouteConte
     case '/explain':
       return context.explain ? explain(url.searchParams, context) : error(404, EXPLAIN_DISABLED);
     default:
-      return error(404, `no endpoint ${url.pathname}: expected ${ENDPOINTS}`);
+      return error(404, `no endpoint ${url.pathname}: expected /healthz, /readyz, /metrics${context.monitor ? ', /monitor' : ''} or /explain`);
   }
 }
 

@@ -39,6 +39,7 @@ export async function startAgentHttpServer(agent: ServedAgent, options: AgentHtt
     nodeName: options.nodeName,
     explain: options.explain,
     readChain: nftChainReader(resolveNftPath(options.nftPath)),
+    monitor: options.monitor !== undefined,
   };
   const server: Server = createServer((request, response) => {
     const method = request.method ?? 'GET';
