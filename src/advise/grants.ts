@@ -1,8 +1,9 @@
 // What the proposal states, before it is written as policies: "pods of workload W may reach (or be reached by)
 // peer P on these ports", each statement with the observed flows that called for it. The closure of the
 // observed flows is exactly the union of these statements, and the policies must allow exactly that.
+import { compareText } from '../model/text-order.js';
 import type { Direction, LabelSelector, PolicyPort } from '../model/types.js';
-import { type FlowEnd, type ObservedFlow, compareAddresses, compareText, isInNamespace } from './observed-flows.js';
+import { type FlowEnd, type ObservedFlow, compareAddresses, isInNamespace } from './observed-flows.js';
 import { type Workload, selectorKey, workloadOf } from './workload.js';
 
 /** Who is on the other side of a rule: the pods of a workload in some namespace, or one address. */

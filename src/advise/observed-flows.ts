@@ -1,6 +1,7 @@
 // From flow records to the connections a namespace really has: allowed records only, each connection once
 // (the source node and the destination node may both report it), ends resolved against the cluster's objects.
 import ipaddr from 'ipaddr.js';
+import { compareText } from '../model/text-order.js';
 import { type Pod, type Protocol, podKey } from '../model/types.js';
 import { canonicalIP, type Snapshot } from '../snapshot/snapshot.js';
 import type { FlowRecord } from './flow-record.js';
@@ -163,9 +164,4 @@ function addressOrderKey(ip: string): string {
 
 export function compareAddresses(a: string, b: string): number {
   return compareText(addressOrderKey(a), addressOrderKey(b));
-}
-
-/** Code-point order: the same on every machine, whatever the locale. */
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,9 +1,10 @@
 // The grants written as NetworkPolicies: a default deny for the namespace, one policy for DNS, and one policy per
 // workload holding its ingress and egress rules. Rules join the peers that share the very same ports, so a rule
 // (peers x ports) allows exactly the union of its grants and never a peer on another peer's port.
+import { compareText } from '../model/text-order.js';
 import { type Direction, type NetworkPolicy, type Peer, type PolicyPort, type Rule, METADATA_NAME_LABEL } from '../model/types.js';
 import { type Grant, type PeerClass, comparePeers, comparePorts, grantsFor, peerKey, portKey } from './grants.js';
-import { type ObservedFlow, compareText } from './observed-flows.js';
+import type { ObservedFlow } from './observed-flows.js';
 import { selectorKey } from './workload.js';
 
 export type PolicyPurpose = 'default-deny' | 'dns' | 'workload';

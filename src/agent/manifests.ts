@@ -3,7 +3,7 @@
 // parses again (a default-deny must not vanish because of a typo).
 import { createHash } from 'node:crypto';
 import { relative } from 'node:path';
-import { type LoadOptions, type LoadResult, parseManifests, policyKey, readManifests, type ValidationError } from '../model/index.js';
+import { compareText, type LoadOptions, type LoadResult, parseManifests, policyKey, readManifests, type ValidationError } from '../model/index.js';
 
 /** One manifest file as read from disk: its text, or why it could not be read. */
 export type ManifestFileRead =
@@ -66,7 +66,7 @@ export function clusterFromManifests(acceptance: ManifestAcceptance, options: Lo
  */
 export function manifestsDigest(directory: string, accepted: ReadonlyMap<string, string>): string {
   const entries = [...accepted].map(([path, text]) => [relative(directory, path), text] as const);
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  entries.sort(([a], [b]) => compareText(a, b));
   return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
 }
 

@@ -3,7 +3,7 @@
 // none for the many status updates that do not. `snapshotInput()` is what buildSnapshot takes.
 import { isDeepStrictEqual } from 'node:util';
 import { type Logger, pino } from 'pino';
-import { byNamespaceAndName, type Namespace, type NetworkPolicy, type Pod, type ValidationError } from '../model/index.js';
+import { byNamespaceAndName, compareText, type Namespace, type NetworkPolicy, type Pod, type ValidationError } from '../model/index.js';
 import type { SnapshotInput } from '../snapshot/snapshot.js';
 import type { ListWatchSink } from './list-watch.js';
 import { OBJECT_READERS, type ObjectReader, type Reading, type ResourceValues } from './read-object.js';
@@ -90,7 +90,7 @@ export class ClusterState {
   /** The validated objects, each sorted as the manifest loader sorts them. */
   snapshotInput(): SnapshotInput {
     return {
-      namespaces: this.#ordered('namespaces', (a, b) => compare(a.name, b.name)),
+      namespaces: this.#ordered('namespaces', (a, b) => compareText(a.name, b.name)),
       pods: this.#ordered('pods', byNamespaceAndName),
       policies: this.#ordered('networkpolicies', byNamespaceAndName),
     };
@@ -99,7 +99,7 @@ export class ClusterState {
   /** The errors of every object that has some: invalid policies (failing closed), pods and namespaces left out. */
   problems(): readonly ValidationError[] {
     return RESOURCE_NAMES.flatMap((resource) => [...this.#tables[resource].problems.values()].flat()).sort(
-      (a, b) => compare(a.object, b.object) || compare(a.field, b.field) || compare(a.message, b.message),
+      (a, b) => compareText(a.object, b.object) || compareText(a.field, b.field) || compareText(a.message, b.message),
     );
   }
 
@@ -208,8 +208,4 @@ export class ClusterState {
 
 function newTable<T extends Value>(): Table<T> {
   return { values: new Map(), problems: new Map(), listed: false, ordered: undefined };
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

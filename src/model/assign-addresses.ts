@@ -1,5 +1,6 @@
 // Addresses for pods that manifests give none: deterministic, so the same manifests always give the same IPs.
 import { addressAt, type Cidr, cidrSize, type IPFamily } from './addresses.js';
+import { compareText } from './text-order.js';
 import type { Pod, ValidationError } from './types.js';
 
 /** What the CLI assumes when told nothing: Flannel's default pod network, and a ULA twin for IPv6. */
@@ -70,11 +71,7 @@ interface Named {
 }
 
 export function byNamespaceAndName(a: Named, b: Named): number {
-  return compare(a.namespace, b.namespace) || compare(a.name, b.name) || compare(a.workload ?? '', b.workload ?? '');
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return compareText(a.namespace, b.namespace) || compareText(a.name, b.name) || compareText(a.workload ?? '', b.workload ?? '');
 }
 
 function familiesOf(cidrs: readonly Cidr[]): IPFamily[] {

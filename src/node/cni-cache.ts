@@ -4,6 +4,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PodBinding } from '../compile/index.js';
 import { readCidr } from '../model/addresses.js';
+import { compareText } from '../model/text-order.js';
 import { podKey } from '../model/types.js';
 
 export const DEFAULT_CNI_RESULTS_DIR = '/var/lib/cni/results';
@@ -91,7 +92,7 @@ export function parseCniCacheFile(text: string): CniCacheEntry {
 export function bindingsFromCache(files: readonly CniCacheFile[]): CniCacheReading {
   const warnings: CniCacheWarning[] = [];
   const sandboxesByPod = new Map<string, Map<string, { bindings: PodBinding[]; paths: string[]; mtimeMs: number }>>();
-  for (const file of [...files].sort((a, b) => compare(a.path, b.path))) {
+  for (const file of [...files].sort((a, b) => compareText(a.path, b.path))) {
     const entry = parseCniCacheFile(file.text);
     switch (entry.kind) {
       case 'invalid':
@@ -118,8 +119,8 @@ export function bindingsFromCache(files: readonly CniCacheFile[]): CniCacheReadi
   }
 
   const bindings: PodBinding[] = [];
-  for (const [pod, sandboxes] of [...sandboxesByPod].sort(([a], [b]) => compare(a, b))) {
-    const [newest, ...older] = [...sandboxes.values()].sort((a, b) => b.mtimeMs - a.mtimeMs || compare(a.paths[0] ?? '', b.paths[0] ?? ''));
+  for (const [pod, sandboxes] of [...sandboxesByPod].sort(([a], [b]) => compareText(a, b))) {
+    const [newest, ...older] = [...sandboxes.values()].sort((a, b) => b.mtimeMs - a.mtimeMs || compareText(a.paths[0] ?? '', b.paths[0] ?? ''));
     if (newest === undefined) continue;
     bindings.push(...newest.bindings);
     for (const stale of older) {
@@ -174,8 +175,4 @@ function podAddress(cidr: string): string | undefined {
 
 function invalid(message: string): CniCacheEntry {
   return { kind: 'invalid', message };
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,3 +1,4 @@
+import { compareText } from '../model/text-order.js';
 import type { Pod, Protocol } from '../model/types.js';
 import { podKey } from '../model/types.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
@@ -15,7 +16,7 @@ export interface Probe {
 }
 
 export function compareProbes(a: Probe, b: Probe): number {
-  return a.protocol.localeCompare(b.protocol) || a.port - b.port;
+  return compareText(a.protocol, b.protocol) || a.port - b.port;
 }
 
 /** The ports a pod declares on its containers, each once, in probe order. */
@@ -26,7 +27,7 @@ export function declaredProbes(pod: Pod): Probe[] {
 }
 
 export function sortedPods(snapshot: Snapshot): Pod[] {
-  return [...snapshot.pods].sort((a, b) => podKey(a).localeCompare(podKey(b)));
+  return [...snapshot.pods].sort((a, b) => compareText(podKey(a), podKey(b)));
 }
 
 // Every pod pair asks for addresses by family: parse each pod's IPs once, not once per pair.
