@@ -6,6 +6,13 @@ import type { AgentConnectionExplanation, AgentExplanation, AgentPodExplanation,
 
 const TITLE: Record<Direction, string> = { ingress: 'Ingress', egress: 'Egress' };
 
+/** What chain the agent's own verdict calls for: an enforcing one, an audit one (audit-mode policies only), none. */
+type ChainDue = 'isolated' | 'audited' | 'none';
+
+function chainDue(isolated: boolean, audited: boolean): ChainDue {
+  return isolated ? 'isolated' : audited ? 'audited' : 'none';
+}
+
 /** `agent` says where the answer came from: the agent's URL, and its pod when it was found in the cluster. */
 export function renderNodeView(answer: AgentExplanation, agent: string): string {
   const head = `Node ${answer.node.name} (agent ${agent})`;
@@ -20,7 +27,7 @@ function podLines(answer: AgentPodExplanation): string[] {
   }
   const view = { rulesInKernel, kernelRules, drops };
   return (['ingress', 'egress'] as const).flatMap((direction) =>
-    directionLines(`${TITLE[direction]} of ${answer.pod}`, view, direction, answer[direction].isolated),
+    directionLines(`${TITLE[direction]} of ${answer.pod}`, view, direction, chainDue(answer[direction].isolated, answer[direction].audit !== undefined)),
   );
 }
 
@@ -31,22 +38,28 @@ function connectionLines(answer: AgentConnectionExplanation): string[] {
   ];
   const lines = ends.flatMap(({ view, endpoint, direction }) => {
     if (view === undefined) return [];
-    const reason = answer[direction].reason;
+    const verdict = answer[direction];
     // Loopback and node-local traffic is allowed before isolation is asked: the verdict does not say whether a chain is due.
-    const isolated = reason === 'rule' || reason === 'isolated' ? true : reason === 'not-isolated' ? false : undefined;
-    return directionLines(`${TITLE[direction]} of ${endpoint.name}`, view, direction, isolated);
+    const due =
+      verdict.reason === 'rule' || verdict.reason === 'isolated'
+        ? 'isolated'
+        : verdict.reason === 'not-isolated'
+          ? chainDue(false, verdict.audit !== undefined)
+          : undefined;
+    return directionLines(`${TITLE[direction]} of ${endpoint.name}`, view, direction, due);
   });
   return lines.length > 0 ? lines : [`  neither ${answer.from.name} nor ${answer.to.name} is on this node: no chains of them here`];
 }
 
-function directionLines(title: string, view: PodNodeView, direction: Direction, isolated: boolean | undefined): string[] {
+function directionLines(title: string, view: PodNodeView, direction: Direction, due: ChainDue | undefined): string[] {
   const inKernel = view.rulesInKernel[direction];
   const { packets, bytes } = view.drops[direction];
   const rules = view.kernelRules[direction];
   const chain = inKernel ? `chain in the kernel (${rules.length} rule${rules.length === 1 ? '' : 's'})` : 'no chain in the kernel';
   const lines = [`  ${title}: ${chain}; dropped ${packets} packet${packets === 1 ? '' : 's'} (${bytes} bytes)`];
-  if (isolated === true && !inKernel) lines.push(`    the agent's view isolates it, but the kernel holds no ${direction} chain: not enforced here yet`);
-  if (isolated === false && inKernel) lines.push(`    the agent's view does not isolate it, but the kernel still holds an ${direction} chain`);
+  if (due === 'isolated' && !inKernel) lines.push(`    the agent's view isolates it, but the kernel holds no ${direction} chain: not enforced here yet`);
+  if (due === 'audited' && !inKernel) lines.push(`    the agent's view audits it, but the kernel holds no ${direction} audit chain: not counted here yet`);
+  if (due === 'none' && inKernel) lines.push(`    the agent's view does not isolate it, but the kernel still holds an ${direction} chain`);
   for (const rule of rules) lines.push(`    ${rule}`);
   return lines;
 }

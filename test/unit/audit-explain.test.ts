@@ -2,6 +2,7 @@
 // audit cells `A` and its JSON gains `audit: true` only where it applies.
 import { describe, expect, it } from 'vitest';
 import { renderConnectionExplanation, renderPodExplanation } from '../../src/cli/explain.js';
+import { renderNodeView } from '../../src/cli/node-view.js';
 import { renderJson, renderTable, simulate } from '../../src/cli/simulate.js';
 import { connectionExplanation, podExplanation } from '../../src/explain/index.js';
 import type { NetworkPolicy } from '../../src/model/types.js';
@@ -75,5 +76,24 @@ describe('simulate with audit-mode policies', () => {
     const plain = simulate(snapshotOf({ namespaces: [namespace('prod')], pods: [web, client], policies: [] }), { probes: [], externalIPs: [] });
     expect(renderTable(plain)).not.toContain("'A'");
     expect(renderJson(plain)).not.toContain('"audit"');
+  });
+});
+
+describe('the node view of an audited pod (bulkhead agent explain)', () => {
+  const view = (ingressChain: boolean) => ({
+    name: 'n1',
+    rulesInKernel: { ingress: ingressChain, egress: false },
+    kernelRules: { ingress: ingressChain ? ['counter name "audit_in_prod_web"'] : [], egress: [] },
+    drops: { ingress: { packets: 0, bytes: 0 }, egress: { packets: 0, bytes: 0 } },
+  });
+
+  it('expects the audit chain in the kernel, and says so when it is missing', () => {
+    const pod = podExplanation(snapshot, web, { reachability: false });
+    expect(renderNodeView({ ...pod, node: view(true) }, 'http://n1:9650')).not.toContain('the agent');
+    expect(renderNodeView({ ...pod, node: view(false) }, 'http://n1:9650')).toContain(
+      "  Ingress of prod/web: no chain in the kernel; dropped 0 packets (0 bytes)\n    the agent's view audits it, but the kernel holds no ingress audit chain: not counted here yet",
+    );
+    const conn = connectionExplanation(snapshot, connection(at(client), at(web), 81));
+    expect(renderNodeView({ ...conn, node: { name: 'n1', to: view(true) } }, 'http://n1:9650')).not.toContain('the agent');
   });
 });
