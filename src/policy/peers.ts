@@ -20,9 +20,12 @@ export function namespaceMatches(snapshot: Snapshot, policy: NetworkPolicy, peer
 
 /** Whether a pod (not hostNetwork) is one of the pods a `pods` peer of `policy` names. */
 export function podPeerMatches(snapshot: Snapshot, policy: NetworkPolicy, peer: Peer & { kind: 'pods' }, pod: Pod): boolean {
-  if (pod.hostNetwork) return false;
-  if (!namespaceMatches(snapshot, policy, peer, pod)) return false;
-  return !peer.podSelector || selectorMatches(peer.podSelector, pod.labels);
+  return podSideMatches(peer, pod) && namespaceMatches(snapshot, policy, peer, pod);
+}
+
+/** The pod's own side of a `pods` peer: never a hostNetwork pod, and its podSelector (none admits every pod). */
+function podSideMatches(peer: Peer & { kind: 'pods' }, pod: Pod): boolean {
+  return !pod.hostNetwork && (!peer.podSelector || selectorMatches(peer.podSelector, pod.labels));
 }
 
 export function peerMatches(snapshot: Snapshot, policy: NetworkPolicy, peer: Peer, endpoint: Endpoint): boolean {
@@ -59,13 +62,14 @@ export function namespacesMatchingPeer(snapshot: Snapshot, policy: NetworkPolicy
   return [...snapshot.namespaces.values()].filter((ns) => selectorMatches(selector, ns.labels));
 }
 
-/** Every pod a `pods` peer names, across the namespaces it selects. Used by the compiler to fill peer sets. */
+/**
+ * Every pod a `pods` peer names (those podPeerMatches holds for), found through the namespaces it selects rather
+ * than by asking of every pod of the cluster.
+ */
 export function podsMatchingPeer(snapshot: Snapshot, policy: NetworkPolicy, peer: Peer & { kind: 'pods' }): Pod[] {
   const pods: Pod[] = [];
   for (const ns of namespacesMatchingPeer(snapshot, policy, peer)) {
-    for (const pod of snapshot.podsInNamespace(ns.name)) {
-      if (!pod.hostNetwork && (!peer.podSelector || selectorMatches(peer.podSelector, pod.labels))) pods.push(pod);
-    }
+    for (const pod of snapshot.podsInNamespace(ns.name)) if (podSideMatches(peer, pod)) pods.push(pod);
   }
   return pods;
 }
