@@ -3,7 +3,8 @@ import { ENFORCEMENT_ANNOTATION, type EnforcementMode, enforcementErrors } from 
 import { type Snapshot, canonicalIP } from '../snapshot/snapshot.js';
 import { type PodBinding, type PodRef, bindingTable } from './binding-table.js';
 import { patchCachedSet } from './cached-set.js';
-import type { ChainPlan, Plan, SetPlan, TablePlan } from './plan.js';
+import { allowedSampleChain, type MonitorAllowedOption } from './allowed-sample.js';
+import { type ChainPlan, type Plan, type SetPlan, type TablePlan, byName } from './plan.js';
 import { type ChainPolicies, type Isolating, type PolicyTableMemo, chainPolicies, emptyPolicyTableMemo, policyTable, sameObjects } from './policy-table.js';
 import { type CompileProblem, distinctProblems } from './problems.js';
 import { UNKNOWN_LOCAL_PODS_COUNTER, type UnknownLocalPodsOption, unknownLocalPodsGuard } from './unknown-local-pods.js';
@@ -16,6 +17,11 @@ export interface CompileOptions {
    * no known pod of this node holds. Absent: such pods pass as pods no policy selects. Throws on a bad CIDR.
    */
   readonly unknownLocalPods?: UnknownLocalPodsOption;
+  /**
+   * Log the first packet of connections that passed every pod chain, rate-limited, to ALLOWED_LOG_GROUP (one more
+   * base chain after egress and ingress). Absent: no such chain, and the plan is what it was without the option.
+   */
+  readonly monitorAllowed?: MonitorAllowedOption;
 }
 
 export interface CompileResult {
@@ -125,9 +131,12 @@ function compileWith(snapshot: Snapshot, options: CompileOptions, memo: Compiler
   const guard = options.unknownLocalPods && unknownLocalPodsGuard(options.unknownLocalPods, localPods);
   const policy = policyTable(snapshot, localPods, isolating, memo, guard);
   const binding = bindingTable(localPods, options.bindings, keptCanonicalIP(memo.canonicalIPs, options.bindings));
+  const policyTablePlan = options.monitorAllowed
+    ? { ...policy.table, chains: [...policy.table.chains, allowedSampleChain(options.monitorAllowed)].sort(byName) }
+    : policy.table;
   return {
     plan: {
-      tables: [policy.table, binding.table].map((table) => withKeptParts(table, memo)),
+      tables: [policyTablePlan, binding.table].map((table) => withKeptParts(table, memo)),
       counters: policy.counters,
       ...(Object.keys(policy.auditCounters).length > 0 ? { auditCounters: policy.auditCounters } : {}),
       ...(guard ? { unknownLocalPodsCounter: UNKNOWN_LOCAL_PODS_COUNTER } : {}),

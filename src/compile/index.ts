@@ -4,6 +4,7 @@ export { diffPlans, fullTransaction } from './diff.js';
 export type { PodBinding, PodRef } from './binding-table.js';
 export type { CompileProblem } from './problems.js';
 export { UNKNOWN_LOCAL_PODS_COUNTER, type UnknownLocalPodsOption } from './unknown-local-pods.js';
+export { ALLOWED_LOG_GROUP, ALLOWED_LOG_PREFIX, type MonitorAllowedOption, parseMonitorRate } from './allowed-sample.js';
 export {
   BINDING_TABLE,
   POLICY_TABLE,
