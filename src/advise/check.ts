@@ -1,7 +1,8 @@
 // The proposal judged by the real semantics (src/policy), not by how it was built: put into the cluster beside
 // the policies already there, it must allow every flow it was made from.
+import { ipFamily } from '../model/addresses.js';
 import { policyKey } from '../model/types.js';
-import { type Connection, type ConnectionVerdict, type Endpoint, connectionVerdict, ipFamily } from '../policy/index.js';
+import { type Connection, type ConnectionVerdict, type Endpoint, connectionVerdict } from '../policy/index.js';
 import { buildSnapshot, type Snapshot } from '../snapshot/snapshot.js';
 import type { FlowEnd, ObservedFlow } from './observed-flows.js';
 import type { Proposal } from './proposal.js';

@@ -1,7 +1,7 @@
 // Where the agent of a node answers: its DaemonSet pod on that node (namespace bulkhead-system, label
 // app.kubernetes.io/name=bulkhead), at the pod's address (the node's own with hostNetwork) and port 9650.
+import { ipFamily } from '../model/addresses.js';
 import { podKey, type Pod } from '../model/types.js';
-import { ipFamily } from '../policy/index.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 
 export const AGENT_NAMESPACE = 'bulkhead-system';

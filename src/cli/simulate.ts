@@ -1,3 +1,4 @@
+import { ipFamily } from '../model/addresses.js';
 import type { Pod, Protocol } from '../model/types.js';
 import { podKey } from '../model/types.js';
 import {
@@ -7,7 +8,6 @@ import {
   connectionVerdict,
   declaredProbes,
   firstAddresses,
-  ipFamily,
   podAddresses,
   podEndpoint,
   sortedPods,

@@ -1,8 +1,9 @@
 // From what a user typed (CLI arguments or /explain's query parameters) to the connection or pod to explain, with
 // errors as values: `invalid` for a malformed request, `not-found` for a pod the snapshot does not hold.
 import ipaddr from 'ipaddr.js';
+import { ipFamily } from '../model/addresses.js';
 import { PROTOCOLS, type Pod, type Protocol } from '../model/types.js';
-import { type Connection, type Endpoint, ipFamily, namedPortNumber } from '../policy/index.js';
+import { type Connection, type Endpoint, namedPortNumber } from '../policy/index.js';
 import { canonicalIP, type Snapshot } from '../snapshot/snapshot.js';
 import { connectionExplanation } from './connection.js';
 import { podExplanation } from './pod.js';

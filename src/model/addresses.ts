@@ -39,6 +39,29 @@ function parseAddress(text: string): { address?: Address; error?: string } {
   return { address };
 }
 
+// Verdicts ask about the same addresses over and over (each pod's, each flow's ends, against every ipBlock):
+// parsing dominated them, so each address is parsed once. Bounded, since a long-lived agent sees pods come and go.
+const parsedAddresses = new Map<string, Address>();
+const MAX_PARSED_ADDRESSES = 1 << 16;
+
+/**
+ * An address as the kernel and the API server take it when matching: IPv4-mapped IPv6 (::ffff:a.b.c.d) is the
+ * IPv4 address. For addresses already read (validated), not for validating them: see readIP.
+ */
+export function parsedIP(ip: string): Address {
+  let address = parsedAddresses.get(ip);
+  if (address === undefined) {
+    address = ipaddr.process(ip);
+    if (parsedAddresses.size >= MAX_PARSED_ADDRESSES) parsedAddresses.clear();
+    parsedAddresses.set(ip, address);
+  }
+  return address;
+}
+
+export function ipFamily(ip: string): 4 | 6 {
+  return parsedIP(ip).kind() === 'ipv4' ? 4 : 6;
+}
+
 /** Canonical text of a valid IP address (`FD00:0::0A` -> `fd00::a`), or the reason it is not one. */
 export function readIP(text: string): { ip: string; family: IPFamily; error?: never } | { ip?: never; family?: never; error: string } {
   const { address, error } = parseAddress(text);

@@ -5,6 +5,7 @@ export { DEFAULT_NAMESPACE, parseManifests, type LoadOptions, type LoadResult, t
 export type { ManifestText } from './documents.js';
 export { byNamespaceAndName, DEFAULT_NODE_CIDRS, DEFAULT_POD_CIDRS } from './assign-addresses.js';
 export { compareText } from './text-order.js';
+export { ipFamily } from './addresses.js';
 export { implicitNamespace } from './parse-namespace.js';
 // Per-object readers, for objects that arrive one at a time (the watch layer) rather than in manifests.
 export type { ManifestObject } from './documents.js';

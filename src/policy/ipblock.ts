@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { parsedIP } from '../model/addresses.js';
 import type { IPBlock } from '../model/types.js';
 
 type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
@@ -9,22 +10,6 @@ interface ParsedBlock {
 }
 
 const parsed = new WeakMap<IPBlock, ParsedBlock>();
-
-// Verdicts ask about the same addresses over and over (each pod's, each flow's ends, against every ipBlock):
-// parsing dominated them, so each address is parsed once. Bounded, since a long-lived agent sees pods come and go.
-const parsedAddresses = new Map<string, ipaddr.IPv4 | ipaddr.IPv6>();
-const MAX_PARSED_ADDRESSES = 1 << 16;
-
-/** Parses an address, mapping IPv4-mapped IPv6 (::ffff:a.b.c.d) to IPv4 as the kernel and API server treat it. */
-function parseIP(ip: string): ipaddr.IPv4 | ipaddr.IPv6 {
-  let addr = parsedAddresses.get(ip);
-  if (addr === undefined) {
-    addr = ipaddr.process(ip);
-    if (parsedAddresses.size >= MAX_PARSED_ADDRESSES) parsedAddresses.clear();
-    parsedAddresses.set(ip, addr);
-  }
-  return addr;
-}
 
 function parseCidr(cidr: string): Cidr {
   const [addr, bits] = ipaddr.parseCIDR(cidr);
@@ -50,20 +35,16 @@ function parsedBlock(block: IPBlock): ParsedBlock {
 /** True when `ip` is inside `block.cidr` and outside every `block.except`. */
 export function ipBlockContains(block: IPBlock, ip: string): boolean {
   const p = parsedBlock(block);
-  const addr = parseIP(ip);
+  const addr = parsedIP(ip);
   if (!cidrContains(p.cidr, addr)) return false;
   return !p.except.some((e) => cidrContains(e, addr));
 }
 
 /** The first of `block.except` that holds `ip`, whether or not `block.cidr` does. */
 export function exceptHolding(block: IPBlock, ip: string): string | undefined {
-  const addr = parseIP(ip);
+  const addr = parsedIP(ip);
   const index = parsedBlock(block).except.findIndex((e) => cidrContains(e, addr));
   return index === -1 ? undefined : block.except[index];
-}
-
-export function ipFamily(ip: string): 4 | 6 {
-  return parseIP(ip).kind() === 'ipv4' ? 4 : 6;
 }
 
 /** A contiguous, inclusive span of addresses of one family, in canonical text. */

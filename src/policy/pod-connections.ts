@@ -1,9 +1,9 @@
+import { ipFamily } from '../model/addresses.js';
 import { compareText } from '../model/text-order.js';
 import type { Pod, Protocol } from '../model/types.js';
 import { podKey } from '../model/types.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { Endpoint } from './endpoint.js';
-import { ipFamily } from './ipblock.js';
 
 /*
  * How whole-cluster questions (simulate's matrix, a pod's reachability in explain) form pod-to-pod connections:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressAt, hasHostBits, isStrictSubnet, networkText, readCidr, readIP } from '../../src/model/addresses.js';
+import { addressAt, hasHostBits, ipFamily, isStrictSubnet, networkText, parsedIP, readCidr, readIP } from '../../src/model/addresses.js';
 import { assignAddresses, DEFAULT_NODE_CIDRS, DEFAULT_POD_CIDRS } from '../../src/model/assign-addresses.js';
 import type { Pod } from '../../src/model/types.js';
 
@@ -31,6 +31,14 @@ describe('IP addresses', () => {
     ['', 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'],
   ])('rejects %j: %s', (text, error) => {
     expect(readIP(text)).toEqual({ error });
+  });
+
+  it('tells the family an address is matched as: IPv4-mapped IPv6 is IPv4, asked once or again', () => {
+    const addresses = ['10.0.0.1', 'fd00::a', '::ffff:10.0.0.1', '::', '0.0.0.0'];
+    const families = [4, 6, 4, 6, 4];
+    expect(addresses.map(ipFamily)).toEqual(families);
+    expect(addresses.map(ipFamily)).toEqual(families);
+    expect(parsedIP('::ffff:10.0.0.1').toString()).toBe('10.0.0.1');
   });
 });
 

@@ -1,6 +1,7 @@
+import { ipFamily } from '../../model/addresses.js';
 import type { NetworkPolicy, Pod, Protocol } from '../../model/types.js';
 import type { Snapshot } from '../../snapshot/snapshot.js';
-import { appliesTo, directionVerdict, ipFamily, isolatingPolicies, matchingPortIndex, namedPortDestinations, selectedPods } from '../index.js';
+import { appliesTo, directionVerdict, isolatingPolicies, matchingPortIndex, namedPortDestinations, selectedPods } from '../index.js';
 import { countedPods } from './naming.js';
 import { validPolicies } from './walk.js';
 import { type LintCheck, policyWarning } from './warning.js';
