@@ -11,6 +11,7 @@ import { createNftRunner, INTERACTIVE_MAX_BYTES, type NftRunner } from '../../sr
 import type { Snapshot } from '../../src/snapshot/snapshot.js';
 import { pod, podPeer, policy, rule, selector, snapshotOf } from '../support/builders.js';
 import { useThrowawayNetns, writeExecutable } from '../support/netns.js';
+import { until } from '../support/until.js';
 
 const netns = useThrowawayNetns('bha');
 const silent = pino({ level: 'silent' });
@@ -362,14 +363,6 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
     },
   });
 
-  async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
   async function clusterFiles(): Promise<{ manifestsDir: string; cniResultsDir: string }> {
     const dir = await mkdtemp(join(netns.dir, 'agent-'));
     const manifestsDir = join(dir, 'manifests');
@@ -391,7 +384,7 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
     const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
     const agent = await startAgent({ nodeName: 'node-a', source: { kind: 'manifests', directory: manifestsDir }, cniResultsDir, nftPath: netns.nftPath, debounceMs: 20, rescanIntervalMs: 60_000, logger });
     try {
-      await until(() => agent.status().appliedTransactions === 1, 'the first transaction');
+      await until('the first transaction', () => agent.status().appliedTransactions === 1);
       let ruleset = listRuleset();
       expect(ruleset).not.toMatch(/junk/);
       expect(ruleset).toMatch(/chain pod_in_prod_db/);
@@ -399,13 +392,13 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
       expect(await agent.dropCounts()).toEqual([{ namespace: 'prod', pod: 'db', direction: 'ingress', packets: 0, bytes: 0 }]);
 
       await writeFile(join(manifestsDir, 'cluster.yaml'), manifests(web2));
-      await until(() => agent.status().appliedTransactions === 2, 'the transaction adding web-2');
+      await until('the transaction adding web-2', () => agent.status().appliedTransactions === 2);
       ruleset = listRuleset();
       expect(ruleset).toMatch(/10\.244\.3\.7/);
 
       // The pod's sandbox is recreated: a newer CNI result with another veth replaces the binding.
       await writeFile(join(cniResultsDir, 'cbr0-f6e5d4c3b2a1-eth0'), cniResult.replaceAll('a1b2c3d4e5f6', 'f6e5d4c3b2a1').replace('veth1a2b3c4d', 'veth99887766'));
-      await until(() => agent.status().appliedTransactions === 3, 'the transaction rebinding db');
+      await until('the transaction rebinding db', () => agent.status().appliedTransactions === 3);
       ruleset = listRuleset();
       expect(ruleset).toMatch(/"veth99887766" \. 10\.244\.1\.6/);
       expect(ruleset).not.toMatch(/veth1a2b3c4d/);
@@ -440,13 +433,13 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
     const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
     const agent = await startAgent({ nodeName: 'node-a', source: { kind: 'manifests', directory: manifestsDir }, cniResultsDir, nftPath: faulty.path, debounceMs: 20, logger });
     try {
-      await until(() => agent.status().appliedTransactions === 1, 'the first sync');
+      await until('the first sync', () => agent.status().appliedTransactions === 1);
       const applied = listTable();
       await writeFile(join(manifestsDir, 'cluster.yaml'), manifests(web2));
-      await until(() => agent.status().failedSyncs === 1, 'the failed sync');
+      await until('the failed sync', () => agent.status().failedSyncs === 1);
       expect(listTable()).toBe(applied);
       expect(agent.status()).toMatchObject({ appliedTransactions: 1, consecutiveFailures: 1, exact: false });
-      await until(() => agent.status().appliedTransactions === 2, 'the sync after the backoff', 15_000);
+      await until('the sync after the backoff', () => agent.status().appliedTransactions === 2, 15_000);
     } finally {
       await agent.stop();
     }
@@ -465,7 +458,7 @@ status: { podIPs: [{ ip: 10.244.3.7 }] }
     nftInNamespace('flush', 'ruleset');
     const { manifestsDir, cniResultsDir } = await clusterFiles();
     const running = runAgent({ nodeName: 'node-a', source: { kind: 'manifests', directory: manifestsDir }, cniResultsDir, nftPath: netns.nftPath, debounceMs: 20, logger: silent });
-    await until(() => /chain pod_in_prod_db/.test(listRuleset()), 'the first transaction');
+    await until('the first transaction', () => /chain pod_in_prod_db/.test(listRuleset()));
     process.emit('SIGTERM');
     await running;
     expect(listRuleset()).toMatch(/chain pod_in_prod_db/);

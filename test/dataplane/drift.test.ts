@@ -15,6 +15,7 @@ import { type Agent, startAgent } from '../../src/agent/index.js';
 import { podChainName } from '../../src/compile/index.js';
 import { describeViolations, type ProbePair, startContinuousProbes } from '../lab/continuous-probes.js';
 import { createLab, type Lab, type LabPod } from '../lab/lab.js';
+import { until } from '../support/until.js';
 
 const NS = 'drift';
 const HTTP = 80;
@@ -43,14 +44,6 @@ const agentOn = (node: string) => {
 
 async function repairs(agent: Agent): Promise<number> {
   return (await agent.registry.getSingleMetric('bulkhead_drift_repairs_total')?.get())?.values[0]?.value ?? 0;
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function manifests(): string {
@@ -116,7 +109,7 @@ beforeAll(async () => {
     };
     agents.push({ node: node.name, agent, logs, nft });
   }
-  await until(() => agents.every((a) => a.agent.status().ready), 'both agents to apply their first plan', 30_000);
+  await until('both agents to apply their first plan', () => agents.every((a) => a.agent.status().ready), 30_000);
 });
 
 afterAll(async () => {
@@ -165,12 +158,12 @@ describe('kernel drift, repaired while probes run', () => {
 
       // Right after a check, so that the next is at least half an interval away and the probes see the hole.
       const checked = node1.logs.length;
-      await until(() => node1.logs.slice(checked).some((l) => l['msg'] === 'the kernel holds the applied rules'), 'a check', 2 * CHECK_INTERVAL_MS);
+      await until('a check', () => node1.logs.slice(checked).some((l) => l['msg'] === 'the kernel holds the applied rules'), 2 * CHECK_INTERVAL_MS);
       probes.phase('tampered');
       const tamperedAt = Date.now();
       await node1.nft(script());
-      await until(async () => (await repairs(node1.agent)) === index + 1, 'the drift to be found', CHECK_INTERVAL_MS + DETECTION_SLACK_MS);
-      await until(() => node1.agent.status().appliedTransactions > appliedBefore && node1.agent.status().exact, 'the rebuild', REBUILD_SLACK_MS);
+      await until('the drift to be found', async () => (await repairs(node1.agent)) === index + 1, CHECK_INTERVAL_MS + DETECTION_SLACK_MS);
+      await until('the rebuild', () => node1.agent.status().appliedTransactions > appliedBefore && node1.agent.status().exact, REBUILD_SLACK_MS);
       const repairMs = Date.now() - tamperedAt;
       probes.phase('repaired');
       await new Promise((resolve) => setTimeout(resolve, 1_000));

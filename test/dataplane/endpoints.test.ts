@@ -15,6 +15,7 @@ import { EXPLAIN_DISABLED } from '../../src/agent/http/index.js';
 import { type Cluster, type Probe, requireTools, startCluster } from './harness.js';
 import { policy, podPeer, port, rule, selector } from '../support/builders.js';
 import { useThrowawayNetns, writeExecutable } from '../support/netns.js';
+import { until } from '../support/until.js';
 
 const run = promisify(execFile);
 const AGENT_PORT = 9650;
@@ -179,14 +180,6 @@ describe('runAgent with its endpoint', () => {
     return free;
   }
 
-  async function until(what: string, done: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await done())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
   async function get(url: string): Promise<{ status: number; body: string }> {
     const reply = await fetch(url);
     return { status: reply.status, body: await reply.text() };
@@ -239,7 +232,7 @@ spec: {podSelector: {matchLabels: {app: db}}}
     const { base, running } = await startRunAgent(gated, true);
     let stopped = false;
     try {
-      await until('the endpoint', async () => (await get(`${base}/healthz`).catch(() => undefined))?.status === 200);
+      await until('the endpoint', async () => (await get(`${base}/healthz`).catch(() => undefined))?.status === 200, 20_000);
       const notReady = await get(`${base}/readyz`);
       expect(notReady.status).toBe(503);
       expect(notReady.body).toMatch(/^not ready: .+\n$/);
@@ -273,7 +266,7 @@ spec: {podSelector: {matchLabels: {app: db}}}
   it('answers /explain with 404 when the endpoint is turned off', async () => {
     const { base, running } = await startRunAgent(netns.nftPath, false);
     try {
-      await until('readiness', async () => (await get(`${base}/readyz`).catch(() => undefined))?.status === 200);
+      await until('readiness', async () => (await get(`${base}/readyz`).catch(() => undefined))?.status === 200, 20_000);
       const off = await get(`${base}/explain?pod=prod/db`);
       expect([off.status, JSON.parse(off.body)]).toEqual([404, { error: EXPLAIN_DISABLED }]);
       expect((await get(`${base}/metrics`)).body).toMatch(/^bulkhead_ready 1$/m);

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { startAgent } from '../../src/agent/index.js';
 import { useThrowawayNetns, writeExecutable } from '../support/netns.js';
+import { until } from '../support/until.js';
 
 const netns = useThrowawayNetns('bhda');
 const nft = netns.nft;
@@ -26,14 +27,6 @@ spec:
   ingress:
   - from: [{ podSelector: { matchLabels: { app: web } } }]
 `;
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('agent and drift checks (real nft in a throwaway netns)', () => {
   it('skips checks while a transaction runs, and rebuilds after a sync that was under way when drift was found', async () => {
@@ -66,21 +59,21 @@ describe('agent and drift checks (real nft in a throwaway netns)', () => {
       logger,
     });
     try {
-      await until(() => agent.status().appliedTransactions === 1, 'the first transaction');
+      await until('the first transaction', () => agent.status().appliedTransactions === 1);
       expect(await agent.checkDrift()).toEqual({ kind: 'in-sync' });
 
       // Someone adds a rule to the pod's chain; a pod change is synced as a diff that leaves that chain alone.
       nft('insert', 'rule', 'inet', 'bulkhead', 'pod_in_prod_db', 'accept', 'comment', '"foreign"');
       await writeFile(slow, '');
       await writeFile(cluster, policyText + podText('db', 'db', 'node-a', '10.244.1.6') + podText('web-2', 'web', 'node-c', '10.244.3.7'));
-      await until(() => existsSync(underway), 'the diff to be under way');
+      await until('the diff to be under way', () => existsSync(underway));
       // The kernel may hold either plan meanwhile: no comparison.
       expect(await agent.checkDrift()).toEqual({ kind: 'skipped', reason: 'nothing applied exactly' });
       // The drift is found just before the diff lands; the diff must not make the agent forget it.
       agent.requestFullResync('drift found while a sync ran');
       await rm(slow);
 
-      await until(() => agent.status().appliedTransactions === 3, 'the diff, then the rebuild', 15_000);
+      await until('the diff, then the rebuild', () => agent.status().appliedTransactions === 3, 15_000);
       const applied = logs.filter((l) => l['msg'] === 'rules applied').map((l) => l['replacedTables']);
       expect(applied).toEqual([true, false, true]);
       const ruleset = nft('list', 'ruleset');
