@@ -183,6 +183,7 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
       nodeName: options.nodeName,
       bindings: cni.bindings,
       ...(options.unknownLocalPods === undefined ? {} : { unknownLocalPods: options.unknownLocalPods }),
+      ...(options.monitorAllowed === undefined ? {} : { monitorAllowed: options.monitorAllowed }),
     }, compiler);
     report('compile problems', step.problems, (p) => JSON.stringify(p), (p) =>
       log.warn({ object: p.object, field: p.field, problem: p.kind }, p.message),

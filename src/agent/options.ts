@@ -2,6 +2,7 @@
 import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
 import type { ClusterConnection, WatchTiming } from '../kube/index.js';
+import type { MonitorAllowedOption } from '../compile/index.js';
 import { DEFAULT_CNI_RESULTS_DIR } from '../node/cni-cache.js';
 import type { MonitorOptions } from './monitor/index.js';
 
@@ -37,6 +38,11 @@ export interface AgentOptions {
    * (this node's pod ranges) that no known local pod holds is dropped. Unset: such traffic passes.
    */
   readonly unknownLocalPods?: { readonly podCidrs: readonly string[] };
+  /**
+   * Log new connections that passed every chain, at most this many a second for the node, to the allowed nflog
+   * group (`--monitor-allowed`); the verdict stream reads them when `monitor.allowed` asks. Unset: no such log.
+   */
+  readonly monitorAllowed?: MonitorAllowedOption;
   readonly http?: AgentHttpOptions;
   /** The verdict stream (denied packets read from nflog through tcpdump, /monitor), run by runAgent. Unset: none. */
   readonly monitor?: MonitorOptions;
@@ -56,6 +62,7 @@ export interface ResolvedAgentOptions {
   readonly maxDelayMs: number;
   readonly rescanIntervalMs: number;
   readonly unknownLocalPods?: { readonly podCidrs: readonly string[] };
+  readonly monitorAllowed?: MonitorAllowedOption;
   readonly http?: AgentHttpOptions;
   readonly nftPath?: string;
 }
@@ -91,6 +98,10 @@ export function resolveAgentOptions(options: AgentOptions): { options?: Resolved
       if (!ipaddr.isValidCIDR(cidr)) errors.push(`--pod-cidr: "${cidr}" is not a CIDR (10.244.1.0/24, fd00:10:244:1::/64)`);
     }
   }
+  if (options.monitorAllowed) {
+    const rate = options.monitorAllowed.ratePerSecond;
+    if (!Number.isInteger(rate) || rate < 1) errors.push(`--monitor-allowed: expected a rate such as 10/second, not ${rate} a second`);
+  }
   if (options.http) {
     if (!ipaddr.isValid(options.http.address)) errors.push(`--http-address: "${options.http.address}" is not an IP address`);
     if (!Number.isInteger(options.http.port) || options.http.port < 0 || options.http.port > 65_535) {
@@ -107,6 +118,7 @@ export function resolveAgentOptions(options: AgentOptions): { options?: Resolved
       maxDelayMs,
       rescanIntervalMs,
       ...(options.unknownLocalPods === undefined ? {} : { unknownLocalPods: options.unknownLocalPods }),
+      ...(options.monitorAllowed === undefined ? {} : { monitorAllowed: options.monitorAllowed }),
       ...(options.http === undefined ? {} : { http: options.http }),
       ...(options.nftPath === undefined ? {} : { nftPath: options.nftPath }),
     },

@@ -23,6 +23,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
       server = await startAgentHttpServer(agent, {
         ...options.http,
         ...(monitor ? { monitor: monitor.hub } : {}),
+        ...(monitor?.flows ? { flows: monitor.flows } : {}),
         nodeName: options.nodeName,
         ...(options.nftPath === undefined ? {} : { nftPath: options.nftPath }),
         logger: logger.child({ node: options.nodeName }),

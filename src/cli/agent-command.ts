@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { FLANNEL_SUBNET_ENV, podCidrsFromFlannelSubnetEnv } from '../agent/flannel-subnet.js';
 import type { AgentOptions } from '../agent/options.js';
+import { type MonitorAllowedOption, parseMonitorRate } from '../compile/allowed-sample.js';
 import { UsageError } from './args.js';
 
 /** The flags as commander hands them over. */
@@ -25,6 +26,8 @@ export interface AgentFlags {
   readonly logFormat: 'json' | 'pretty';
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly monitor: boolean;
+  /** `10/second`. */
+  readonly monitorAllowed?: string;
   readonly monitorLogLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -56,13 +59,15 @@ export function addAgentCommand(program: Command): Command {
     .addOption(new Option('--log-format <format>', 'log lines as JSON or readable text').choices(['json', 'pretty']).default('json'))
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--no-monitor', 'do not read denied packets from nflog (tcpdump): no verdict stream, no /monitor')
+    .option('--monitor-allowed <rate>', 'also log new connections the policies allow, at most RATE for the node (e.g. 10/second), into the verdict stream and the flow store (/flows) that `bulkhead advise` reads')
     .addOption(new Option('--monitor-log-level <level>', 'level of the log line of each verdict stream record').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('debug'))
     .action(async (flags: AgentFlags) => {
       const options = agentOptionsFromFlags(flags, { NODE_NAME: process.env['NODE_NAME'], KUBECONFIG: process.env['KUBECONFIG'] }, readFlannelSubnetEnv);
       // Loaded on demand: the agent's dependencies (logger, nft runner, watch layer) are not needed by the other commands.
       const { runAgent } = await import('../agent/index.js');
       const { createAgentLogger } = await import('../agent/logger.js');
-      await runAgent({ ...options, logger: createAgentLogger(flags.logFormat, flags.logLevel), ...(flags.monitor ? { monitor: { logLevel: flags.monitorLogLevel } } : {}) });
+      const monitor = { logLevel: flags.monitorLogLevel, ...(options.monitorAllowed ? { allowed: {} } : {}) };
+      await runAgent({ ...options, logger: createAgentLogger(flags.logFormat, flags.logLevel), ...(flags.monitor ? { monitor } : {}) });
     });
 }
 
@@ -87,7 +92,16 @@ export function agentOptionsFromFlags(
     ...(flags.driftCheckInterval === undefined ? {} : { driftCheckIntervalMs: Math.round(flags.driftCheckInterval * 1000) }),
     http: { address: flags.httpAddress, port: flags.httpPort, explain: flags.explainEndpoint },
     ...(flags.unknownLocalPods === 'drop' ? { unknownLocalPods: { podCidrs: podCidrs(flags.podCidr, readFlannelSubnet) } } : {}),
+    ...(flags.monitorAllowed === undefined ? {} : { monitorAllowed: monitorAllowed(flags.monitorAllowed, flags.monitor) }),
   };
+}
+
+function monitorAllowed(text: string, monitor: boolean): MonitorAllowedOption {
+  // Without the verdict stream nothing reads the sample: the kernel would log for no one.
+  if (!monitor) throw new UsageError('--monitor-allowed feeds the verdict stream: it cannot be combined with --no-monitor');
+  const ratePerSecond = parseMonitorRate(text);
+  if (ratePerSecond === undefined) throw new UsageError(`--monitor-allowed '${text}': expected a rate such as 10/second (1 to 1000000 a second)`);
+  return { ratePerSecond };
 }
 
 function podCidrs(given: readonly string[], readFlannelSubnet: () => string | undefined): string[] {

@@ -3,6 +3,7 @@
 import { DEFAULT_NAMESPACE, type Pod } from '../../model/index.js';
 import { type EndpointExplanation, type QueryResult, explainConnectionQuery, explainPodQuery } from '../../explain/index.js';
 import type { Snapshot } from '../../snapshot/snapshot.js';
+import { FLOWS_PATH, type FlowStore, flowsQuery } from '../flows/index.js';
 import type { ChainReader } from './kernel-rules.js';
 import { KernelReadError, podNodeView, type PodNodeView } from './node-view.js';
 import type { ServedAgent, ServedDropCount } from './served-agent.js';
@@ -24,6 +25,8 @@ export interface RouteContext {
   readonly readChain: ChainReader;
   /** True when the server also streams /monitor (answered before these routes). */
   readonly monitor?: boolean;
+  /** The allowed connections seen (--monitor-allowed), served on /flows; absent: /flows says how to get them. */
+  readonly flows?: FlowStore;
 }
 
 export const EXPLAIN_DISABLED = 'the explain endpoint is disabled (--no-explain-endpoint)';
@@ -56,9 +59,22 @@ export async function answer(method: string, rawUrl: string, context: RouteConte
       return { status: 200, contentType: context.agent.registry.contentType, body: await context.agent.registry.metrics() };
     case '/explain':
       return context.explain ? explain(url.searchParams, context) : error(404, EXPLAIN_DISABLED);
+    case FLOWS_PATH:
+      return flows(url.searchParams, context.flows);
     default:
-      return error(404, `no endpoint ${url.pathname}: expected /healthz, /readyz, /metrics${context.monitor ? ', /monitor' : ''} or /explain`);
+      return error(404, `no endpoint ${url.pathname}: expected /healthz, /readyz, /metrics${context.monitor ? ', /monitor' : ''}${context.flows ? ', /flows' : ''} or /explain`);
   }
+}
+
+export const FLOWS_DISABLED = 'this agent keeps no flows: start it with --monitor-allowed RATE (and the verdict stream on)';
+
+/** The store's flows as flow records, one JSON line each (time = when the flow was last seen). */
+function flows(search: URLSearchParams, store: FlowStore | undefined): HttpAnswer {
+  if (!store) return error(404, FLOWS_DISABLED);
+  const query = flowsQuery(search, Date.now());
+  if (typeof query === 'string') return error(400, query);
+  const body = store.flows(query).map((record) => `${JSON.stringify(record)}\n`).join('');
+  return { status: 200, contentType: 'application/x-ndjson; charset=utf-8', body };
 }
 
 async function explain(search: URLSearchParams, context: RouteContext): Promise<HttpAnswer> {

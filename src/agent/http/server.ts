@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { resolveNftPath } from '../../nft/process.js';
+import type { FlowStore } from '../flows/index.js';
 import { MONITOR_PATH, type MonitorHub, serveMonitor } from '../monitor/index.js';
 import { nftChainReader } from './kernel-rules.js';
 import { answer, errorAnswer, type RouteContext } from './routes.js';
@@ -20,6 +21,8 @@ export interface AgentHttpServerOptions {
   readonly logger: Logger;
   /** The verdict stream, served on /monitor; without it, /monitor is no endpoint. */
   readonly monitor?: MonitorHub;
+  /** The allowed connections seen, served on /flows; without it, /flows answers 404 saying how to get them. */
+  readonly flows?: FlowStore;
 }
 
 export interface AgentHttpServer {
@@ -40,6 +43,7 @@ export async function startAgentHttpServer(agent: ServedAgent, options: AgentHtt
     explain: options.explain,
     readChain: nftChainReader(resolveNftPath(options.nftPath)),
     monitor: options.monitor !== undefined,
+    ...(options.flows ? { flows: options.flows } : {}),
   };
   const server: Server = createServer((request, response) => {
     const method = request.method ?? 'GET';

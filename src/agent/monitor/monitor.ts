@@ -1,13 +1,16 @@
 // The verdict stream of one agent: denied packets from the kernel's log (reader.ts), resolved against the plan
-// in force (resolve.ts), counted, logged at the chosen level, and handed to the hub's readers (/monitor).
+// in force (resolve.ts), counted, logged at the chosen level, and handed to the hub's readers (/monitor). With
+// `allowed`, the sample of allowed connections too (their own nflog group, read by the same tcpdump), each also
+// kept in the flow store (/flows).
 import type { Level, Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { FlowRecord } from '../../advise/flow-record.js';
-import { DENIED_LOG_GROUP } from '../../compile/index.js';
+import { ALLOWED_LOG_GROUP, DENIED_LOG_GROUP } from '../../compile/index.js';
 import type { BackoffPolicy } from '../../nft/index.js';
+import { createFlowStore, DEFAULT_MAX_FLOWS, type FlowStore } from '../flows/index.js';
 import { createMonitorHub, DEFAULT_HUB_LIMITS, type HubLimits, type MonitorHub } from './hub.js';
 import { startNflogReader } from './reader.js';
-import { type EnforcedView, resolveDenied } from './resolve.js';
+import { type EnforcedView, resolveAllowed, resolveDenied } from './resolve.js';
 
 export type MonitorLogLevel = Level | 'silent';
 
@@ -18,6 +21,11 @@ export interface MonitorOptions {
   readonly tcpdumpPath?: string;
   readonly limits?: Partial<HubLimits>;
   readonly backoff?: BackoffPolicy;
+  /**
+   * Read the sample of allowed connections (the plan's --monitor-allowed chain logs them to ALLOWED_LOG_GROUP)
+   * and keep them in a flow store of at most `maxFlows` flows (default DEFAULT_MAX_FLOWS). Unset: denied only.
+   */
+  readonly allowed?: { readonly maxFlows?: number };
 }
 
 export interface MonitorContext {
@@ -31,6 +39,8 @@ export interface MonitorContext {
 
 export interface Monitor {
   readonly hub: MonitorHub;
+  /** The allowed connections seen, with MonitorOptions.allowed. */
+  readonly flows?: FlowStore;
   /** Ends the readers' streams and tcpdump. */
   stop(): Promise<void>;
 }
@@ -50,7 +60,7 @@ export function startMonitor(options: MonitorOptions, context: MonitorContext): 
   });
   const dropped = new Counter({
     name: 'bulkhead_monitor_records_dropped_total',
-    help: 'Logged packets that became no record (malformed, other-protocol, fragment, unknown-counter, not-ready) or reached no reader (rate-limit, slow-subscriber)',
+    help: 'Logged packets that became no record (malformed, other-protocol, fragment, unknown-counter, not-ready, not-local) or reached no reader (rate-limit, slow-subscriber)',
     labelNames: ['reason'],
     registers: [context.registry],
   });
@@ -75,15 +85,23 @@ export function startMonitor(options: MonitorOptions, context: MonitorContext): 
     log[level]({ flow: record }, `connection ${record.verdict}`);
   };
 
+  const flows = options.allowed ? startFlowStore(options.allowed.maxFlows ?? DEFAULT_MAX_FLOWS, context.registry) : undefined;
+
   const reader = startNflogReader({
-    group: DENIED_LOG_GROUP,
+    groups: flows ? [DENIED_LOG_GROUP, ALLOWED_LOG_GROUP] : [DENIED_LOG_GROUP],
     tcpdumpPath: resolveTcpdumpPath(options.tcpdumpPath),
     logger: log,
     ...(options.backoff ? { backoff: options.backoff } : {}),
     onRecord: (logged, timeMs) => {
-      const resolution = resolveDenied(logged, timeMs, { view: context.view(), nodeName: context.nodeName });
-      if (resolution.kind === 'record') publish(resolution.record, Date.now());
-      else dropped.inc({ reason: resolution.reason });
+      const resolutionContext = { view: context.view(), nodeName: context.nodeName };
+      const resolution = logged.group === ALLOWED_LOG_GROUP ? resolveAllowed(logged, timeMs, resolutionContext) : resolveDenied(logged, timeMs, resolutionContext);
+      if (resolution.kind === 'skipped') {
+        dropped.inc({ reason: resolution.reason });
+        return;
+      }
+      // The store has its own bound: the hub's rate limit is for readers of the stream, not for what was seen.
+      flows?.add(resolution.record);
+      publish(resolution.record, Date.now());
     },
     onMalformed: () => dropped.inc({ reason: 'malformed' }),
     onRestart: () => restarts.inc(),
@@ -91,9 +109,28 @@ export function startMonitor(options: MonitorOptions, context: MonitorContext): 
 
   return {
     hub,
+    ...(flows ? { flows } : {}),
     async stop() {
       hub.close();
       await reader.stop();
     },
   };
+}
+
+function startFlowStore(maxFlows: number, registry: Registry): FlowStore {
+  const evicted = new Counter({
+    name: 'bulkhead_flows_evicted_total',
+    help: 'Allowed flows that left the flow store (at its bound) to make room for newer ones',
+    registers: [registry],
+  });
+  const store = createFlowStore(maxFlows, () => evicted.inc());
+  new Gauge({
+    name: 'bulkhead_flows',
+    help: 'Distinct allowed flows in the flow store (/flows) now',
+    registers: [registry],
+    collect() {
+      this.set(store.size);
+    },
+  });
+  return store;
 }

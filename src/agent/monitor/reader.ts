@@ -1,4 +1,4 @@
-// The kernel's denied-packet log, read through tcpdump: `tcpdump -i nflog:GROUP -w -` binds the nflog group in
+// The kernel's packet log, read through tcpdump: `tcpdump -i nflog:GROUP[,GROUP] -w -` binds the nflog groups in
 // the agent's own network namespace and writes a pcap stream of NFLOG records to its stdout. tcpdump gone
 // (missing, killed, exited) is logged, counted and restarted with backoff; nothing the agent enforces waits on it.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -26,7 +26,8 @@ export const PRIVILEGE_HINT = "tcpdump -Z root calls initgroups, which needs CAP
 const STDERR_TAIL = 2_000;
 
 export interface NflogReaderOptions {
-  readonly group: number;
+  /** The nflog groups to bind, read by one tcpdump (it takes `nflog:8421,8422`). */
+  readonly groups: readonly number[];
   readonly tcpdumpPath: string;
   readonly logger: Logger;
   readonly onRecord: (record: NflogRecord, timeMs: number) => void;
@@ -42,9 +43,9 @@ export interface NflogReader {
   stop(): Promise<void>;
 }
 
-export function tcpdumpArguments(group: number): string[] {
+export function tcpdumpArguments(...groups: number[]): string[] {
   // -Z root: tcpdump would switch to user tcpdump after opening the nflog socket; the agent runs as root anyway.
-  return ['-Z', 'root', '-i', `nflog:${group}`, '-U', '-w', '-', '-s', String(SNAP_LENGTH), '--immediate-mode', '-q'];
+  return ['-Z', 'root', '-i', `nflog:${groups.join(',')}`, '-U', '-w', '-', '-s', String(SNAP_LENGTH), '--immediate-mode', '-q'];
 }
 
 export function startNflogReader(options: NflogReaderOptions): NflogReader {
@@ -58,7 +59,7 @@ export function startNflogReader(options: NflogReaderOptions): NflogReader {
 
   const start = () => {
     retry = undefined;
-    const args = tcpdumpArguments(options.group);
+    const args = tcpdumpArguments(...options.groups);
     const startedAt = Date.now();
     const parser = pcapReader(SNAP_LENGTH + 1_024);
     let stderr = '';
@@ -86,7 +87,7 @@ export function startNflogReader(options: NflogReaderOptions): NflogReader {
         }
         const nflog = parseNflog(record.data);
         if ('error' in nflog) options.onMalformed(nflog.error);
-        else if (nflog.group !== options.group) options.onMalformed(`NFLOG record of group ${nflog.group}, not ${options.group}`);
+        else if (!options.groups.includes(nflog.group)) options.onMalformed(`NFLOG record of group ${nflog.group}, not ${options.groups.join(' or ')}`);
         // The kernel's time: records can wait in its queue before tcpdump gets them.
         else options.onRecord(nflog, nflog.timeMs ?? record.timeMs);
       }

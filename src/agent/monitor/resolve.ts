@@ -1,6 +1,8 @@
-// A denied packet, as nflog gave it, -> the contract's flow record: the pod and direction from the log prefix
-// (the pod chain's drop counter, which the plan in force names), the other end from the snapshot of that plan,
-// and the policies that isolate the pod there (src/policy). Pure: the view and the time are arguments.
+// A logged packet, as nflog gave it, -> the contract's flow record. A denied (or audit) one: the pod and direction
+// from the log prefix (the pod chain's drop counter, which the plan in force names), the other end from the
+// snapshot of that plan, and the policies that isolate the pod there (src/policy). An allowed one (the sample of
+// --monitor-allowed): both ends from the snapshot, egress when the source is a pod of this node, else ingress.
+// Pure: the view and the time are arguments.
 import type { FlowRecord } from '../../advise/flow-record.js';
 import type { CounterOwner, Plan } from '../../compile/index.js';
 import { podKey } from '../../model/types.js';
@@ -9,7 +11,7 @@ import { canonicalIP, type Snapshot } from '../../snapshot/snapshot.js';
 import type { NflogRecord } from './nflog.js';
 import { packetFlow } from './packet.js';
 
-export type SkipReason = 'malformed' | 'other-protocol' | 'fragment' | 'unknown-counter' | 'not-ready';
+export type SkipReason = 'malformed' | 'other-protocol' | 'fragment' | 'unknown-counter' | 'not-ready' | 'not-local';
 
 export type Resolution =
   | { readonly kind: 'record'; readonly record: FlowRecord }
@@ -62,6 +64,46 @@ export function resolveDenied(logged: NflogRecord, timeMs: number, context: Reso
       verdict,
       // The policies that isolate the pod there, or for an audit chain the audit policies that would.
       policies: pod ? [...(verdict === 'dropped' ? isolation : auditIsolation)(view.snapshot, pod, owner.direction).keys] : [],
+    },
+  };
+}
+
+/**
+ * A packet of the allowed sample: it passed every chain, so the connection was allowed. The pod of this node at
+ * either end names the direction (a connection between two local pods is the egress of its client); a packet
+ * between no pods of this node (forwarded for the host) is skipped as not-local.
+ */
+export function resolveAllowed(logged: NflogRecord, timeMs: number, context: ResolutionContext): Resolution {
+  const { view } = context;
+  if (!view) return { kind: 'skipped', reason: 'not-ready', detail: 'no plan applied yet' };
+  const flow = packetFlow(logged.payload);
+  if ('skip' in flow) return { kind: 'skipped', reason: flow.skip, detail: flow.detail };
+  const { snapshot } = view;
+  const local = (address: string) => {
+    const pod = snapshot.podByIP(address);
+    return pod && pod.nodeName === context.nodeName && !pod.hostNetwork ? pod : undefined;
+  };
+  const source = local(flow.source);
+  const destination = source ? undefined : local(flow.destination);
+  const owner = source ?? destination;
+  if (!owner) return { kind: 'skipped', reason: 'not-local', detail: `neither ${flow.source} nor ${flow.destination} is a pod of node ${context.nodeName}` };
+  const direction = source ? 'egress' : 'ingress';
+  const name = (address: string) => {
+    const pod = snapshot.podByIP(address);
+    return pod ? podKey(pod) : address;
+  };
+  return {
+    kind: 'record',
+    record: {
+      time: new Date(timeMs).toISOString(),
+      node: context.nodeName,
+      direction,
+      from: name(flow.source),
+      to: name(flow.destination),
+      port: flow.destinationPort,
+      protocol: flow.protocol,
+      verdict: 'allowed',
+      policies: [...isolation(snapshot, owner, direction).keys],
     },
   };
 }
