@@ -2,7 +2,7 @@
 // the policies already there, it must allow every flow it was made from.
 import { ipFamily } from '../model/addresses.js';
 import { policyKey } from '../model/types.js';
-import { type Connection, type ConnectionVerdict, type Endpoint, connectionVerdict } from '../policy/index.js';
+import { type Connection, type ConnectionVerdict, type Endpoint, connectionVerdict, firstAddresses } from '../policy/index.js';
 import { buildSnapshot, type Snapshot } from '../snapshot/snapshot.js';
 import type { FlowEnd, ObservedFlow } from './observed-flows.js';
 import type { Proposal } from './proposal.js';
@@ -52,6 +52,6 @@ function endpointOf(snapshot: Snapshot, end: FlowEnd, family: 4 | 6): Endpoint |
     const hostPod = snapshot.pods.find((p) => p.hostNetwork && p.ips.includes(end.ip));
     return hostPod ? { kind: 'pod', pod: hostPod, ip: end.ip } : { kind: 'external', ip: end.ip };
   }
-  const ip = end.pod.ips.find((a) => ipFamily(a) === family);
+  const ip = firstAddresses(end.pod)[family];
   return ip === undefined ? undefined : { kind: 'pod', pod: end.pod, ip };
 }
