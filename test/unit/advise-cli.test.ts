@@ -69,7 +69,8 @@ describe('bulkhead advise', () => {
     { name: 'a bad record, naming its line and field', args: ['-n', 'default', '--flows', bad, '-f', PODS], stderr: /^bulkhead: .*bad\.jsonl:2: port: .+\n$/ },
     { name: 'a malformed --since', args: ['-n', 'default', '--flows', FLOWS, '-f', PODS, '--since', 'an hour'], stderr: /^bulkhead: invalid --since 'an hour': expected a duration such as 90s, 30m, 1h30m or 7d\n$/ },
     { name: 'a flows file it cannot read', args: ['-n', 'default', '--flows', join(scratch, 'missing.jsonl'), '-f', PODS], stderr: /^bulkhead: cannot read --flows .*missing\.jsonl: .+\n$/ },
-    { name: 'a missing --flows', args: ['-n', 'default', '-f', PODS], stderr: /^error: required option '--flows <file>' not specified\n$/ },
+    { name: 'no --flows with manifests and no --agent (no cluster to find agents in)', args: ['-n', 'default', '-f', PODS], stderr: /^bulkhead: without --flows, the flows come from the agents: give --agent URL, .+\n$/ },
+    { name: 'both --flows and --agent', args: ['-n', 'default', '--flows', FLOWS, '--agent', 'http://127.0.0.1:1', '-f', PODS], stderr: /^bulkhead: --flows and --agent both say where the flows come from: give one\n$/ },
     { name: 'an unknown output format', args: ['-n', 'default', '--flows', FLOWS, '-f', PODS, '-o', 'table'], stderr: /^error: option '-o, --output <format>' argument 'table' is invalid\. Allowed choices are yaml, json\.\n$/ },
     { name: 'a namespace the manifests do not know', args: ['-n', 'defualt', '--flows', FLOWS, '-f', PODS], stderr: /^bulkhead: namespace defualt: neither a Namespace nor any object of it is in the given manifests\n$/ },
   ])('refuses $name with one line and exit code 2', ({ args, stderr }) => {
