@@ -1,7 +1,7 @@
 // The proposal judged by the real semantics (src/policy), not by how it was built: put into the cluster beside
 // the policies already there, it must allow every flow it was made from.
 import { ipFamily } from '../model/addresses.js';
-import { policyKey } from '../model/types.js';
+import { type Pod, policyKey } from '../model/types.js';
 import { type Connection, type ConnectionVerdict, type Endpoint, connectionVerdict, firstAddresses } from '../policy/index.js';
 import { buildSnapshot, type Snapshot } from '../snapshot/snapshot.js';
 import type { FlowEnd, ObservedFlow } from './observed-flows.js';
@@ -49,9 +49,27 @@ function endpointOf(snapshot: Snapshot, end: FlowEnd, family: 4 | 6): Endpoint |
   if (end.kind === 'ip') {
     if (ipFamily(end.ip) !== family) return undefined;
     // A hostNetwork pod's address is its node's: the semantics treat it as that pod (own-node traffic).
-    const hostPod = snapshot.pods.find((p) => p.hostNetwork && p.ips.includes(end.ip));
+    const hostPod = hostNetworkPodsByIP(snapshot).get(end.ip);
     return hostPod ? { kind: 'pod', pod: hostPod, ip: end.ip } : { kind: 'external', ip: end.ip };
   }
   const ip = firstAddresses(end.pod)[family];
   return ip === undefined ? undefined : { kind: 'pod', pod: end.pod, ip };
+}
+
+// Flows to and from addresses outside the pods are many: look their hostNetwork pod up, not through every pod.
+const hostNetworkPodIndexes = new WeakMap<Snapshot, ReadonlyMap<string, Pod>>();
+
+/** Each address of a hostNetwork pod, to the first such pod (in the snapshot's order) holding it. */
+function hostNetworkPodsByIP(snapshot: Snapshot): ReadonlyMap<string, Pod> {
+  let index = hostNetworkPodIndexes.get(snapshot);
+  if (!index) {
+    const byIP = new Map<string, Pod>();
+    for (const pod of snapshot.pods) {
+      if (!pod.hostNetwork) continue;
+      for (const ip of pod.ips) if (!byIP.has(ip)) byIP.set(ip, pod);
+    }
+    index = byIP;
+    hostNetworkPodIndexes.set(snapshot, index);
+  }
+  return index;
 }

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type FlowRecord,
   checkProposal,
+  flowConnection,
   flowName,
   newestRecordTime,
   observedFlows,
@@ -254,6 +255,19 @@ describe('propose', () => {
     const notes = proposalNotes(snapshot, observed, proposal, checkProposal(snapshot, proposal));
     expect(notes).toContain('flow shop/api-0 -> monitoring/prometheus 9090/TCP would still be denied (isolated by monitoring/deny): the cluster\'s other policies block it');
     expect(connectionVerdict(withProposal(snapshot, proposal), connection(at(api), external('203.0.113.9'), 443)).allowed).toBe(false);
+  });
+});
+
+describe('flowConnection', () => {
+  it("takes an address of a hostNetwork pod for that pod (its node's own traffic), any other for an external host", () => {
+    const agent = pod('kube-system/node-agent', { hostNetwork: true, ips: ['192.168.0.5'] });
+    const snapshot = snapshotOf({ namespaces: [...shop.namespaces.values()], pods: [...shop.pods, agent] });
+    const records = [record('shop/api-0', '192.168.0.5', 10250), record('192.168.0.6', 'shop/api-0', 9000)];
+    const flows = observedFlows(snapshot, records, { namespace: 'shop' }).flows;
+    expect(flows.map((flow) => flowConnection(snapshot, flow))).toEqual([
+      { from: { kind: 'pod', pod: api, ip: '10.244.0.4' }, to: { kind: 'pod', pod: agent, ip: '192.168.0.5' }, port: 10250, protocol: 'TCP' },
+      { from: { kind: 'external', ip: '192.168.0.6' }, to: { kind: 'pod', pod: api, ip: '10.244.0.4' }, port: 9000, protocol: 'TCP' },
+    ]);
   });
 });
 
