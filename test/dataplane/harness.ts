@@ -135,6 +135,8 @@ export interface ClusterOptions {
   readonly source?: 'manifests' | 'api';
   /** The agent's --debounce-ms (default 20). */
   readonly debounceMs?: number;
+  /** More flags for every agent (`--monitor-allowed 50/second`). */
+  readonly agentArgs?: readonly string[];
   /** How long `apply` waits for every agent (default 20 s). */
   readonly syncTimeoutMs?: number;
   /** Probe timeout: a denied probe costs this long (default 400 ms). */
@@ -319,7 +321,7 @@ class LabCluster implements Cluster {
       source = { kind: 'api', kubeconfig: this.labApi.kubeconfig };
     }
     for (const node of this.lab.nodes) {
-      this.labAgents.push(await LabAgent.start(this.lab, node, { source, debounceMs: this.options.debounceMs ?? 20 }));
+      this.labAgents.push(await LabAgent.start(this.lab, node, { source, debounceMs: this.options.debounceMs ?? 20, ...(this.options.agentArgs ? { args: this.options.agentArgs } : {}) }));
     }
     if (this.labApi) await this.waitForResourceVersion(this.labApi.server.resourceVersion);
     else await this.waitForDigest(manifestsDigest(this.manifestsDir, new Map()));

@@ -17,6 +17,8 @@ export interface AgentLaunch {
   readonly debounceMs?: number;
   /** Environment beyond this process's (BULKHEAD_NFT for a fault-injecting nft). */
   readonly env?: Readonly<Record<string, string>>;
+  /** More `bulkhead agent` flags (`--monitor-allowed 50/second`). */
+  readonly args?: readonly string[];
 }
 
 export class LabAgent {
@@ -43,6 +45,7 @@ export class LabAgent {
       '--cni-results',
       node.cniResultsDir,
       ...(launch.debounceMs === undefined ? [] : ['--debounce-ms', String(launch.debounceMs)]),
+      ...(launch.args ?? []),
     ];
     const child = await lab.runInNode(node, argv, { name: 'bulkhead-agent', env: { ...process.env, ...launch.env } });
     return new LabAgent(node, child);
