@@ -1,12 +1,9 @@
 // The agent's logger: pino JSON lines (for log collectors) by default, or pino-pretty's readable lines.
-import { type Level, type Logger, pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
+import type { LogFormat, LogLevel } from './log-options.js';
 
-export const LOG_FORMATS = ['json', 'pretty'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
-export const LOG_LEVELS: readonly (Level | 'silent')[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-export function createAgentLogger(format: LogFormat, level: Level | 'silent'): Logger {
+export function createAgentLogger(format: LogFormat, level: LogLevel): Logger {
   switch (format) {
     case 'json':
       return pino({ level });

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { FLANNEL_SUBNET_ENV, podCidrsFromFlannelSubnetEnv } from '../agent/flannel-subnet.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../agent/log-options.js';
 import type { AgentOptions } from '../agent/options.js';
 import { type MonitorAllowedOption, parseMonitorRate } from '../compile/allowed-sample.js';
 import { UsageError } from './args.js';
@@ -23,12 +24,12 @@ export interface AgentFlags {
   readonly explainEndpoint: boolean;
   readonly unknownLocalPods: 'allow' | 'drop';
   readonly podCidr: readonly string[];
-  readonly logFormat: 'json' | 'pretty';
-  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly logFormat: LogFormat;
+  readonly logLevel: LogLevel;
   readonly monitor: boolean;
   /** `10/second`. */
   readonly monitorAllowed?: string;
-  readonly monitorLogLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly monitorLogLevel: LogLevel;
 }
 
 /**
@@ -56,11 +57,11 @@ export function addAgentCommand(program: Command): Command {
         .default('allow'),
     )
     .option('--pod-cidr <cidr>', `this node's pod CIDR, for --unknown-local-pods drop (repeatable; default: FLANNEL_SUBNET and FLANNEL_IPV6_SUBNET of ${FLANNEL_SUBNET_ENV})`, collect, [])
-    .addOption(new Option('--log-format <format>', 'log lines as JSON or readable text').choices(['json', 'pretty']).default('json'))
-    .addOption(new Option('--log-level <level>', 'least severe level logged').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .addOption(new Option('--log-format <format>', 'log lines as JSON or readable text').choices(LOG_FORMATS).default('json'))
+    .addOption(new Option('--log-level <level>', 'least severe level logged').choices(LOG_LEVELS).default('info'))
     .option('--no-monitor', 'do not read denied packets from nflog (tcpdump): no verdict stream, no /monitor')
     .option('--monitor-allowed <rate>', 'also log new connections the policies allow, at most RATE for the node (e.g. 10/second), into the verdict stream and the flow store (/flows) that `bulkhead advise` reads')
-    .addOption(new Option('--monitor-log-level <level>', 'level of the log line of each verdict stream record').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('debug'))
+    .addOption(new Option('--monitor-log-level <level>', 'level of the log line of each verdict stream record').choices(LOG_LEVELS).default('debug'))
     .action(async (flags: AgentFlags) => {
       const options = agentOptionsFromFlags(flags, { NODE_NAME: process.env['NODE_NAME'], KUBECONFIG: process.env['KUBECONFIG'] }, readFlannelSubnetEnv);
       // Loaded on demand: the agent's dependencies (logger, nft runner, watch layer) are not needed by the other commands.
