@@ -132,7 +132,7 @@ export function isInNamespace(end: FlowEnd, namespace: string): end is FlowEnd &
 }
 
 /** `ns/pod` or the address: how flows are named in comments and reports. */
-export function endName(end: FlowEnd): string {
+function endName(end: FlowEnd): string {
   return end.kind === 'pod' ? podKey(end.pod) : end.ip;
 }
 

@@ -34,8 +34,8 @@ export interface Proposal {
 /** As manifests usually spell policyTypes and order rules: ingress first. */
 const POLICY_TYPE_ORDER: readonly Direction[] = ['ingress', 'egress'];
 
-export const DEFAULT_DENY_NAME = 'default-deny';
-export const DNS_POLICY_NAME = 'allow-dns';
+const DEFAULT_DENY_NAME = 'default-deny';
+const DNS_POLICY_NAME = 'allow-dns';
 
 /** Each observed flow's place in the proposal's list: rules list the flows they cover in that order. */
 type FlowOrder = ReadonlyMap<ObservedFlow, number>;

@@ -77,7 +77,7 @@ function commentText(line: string): string {
 }
 
 /** The manifest of a proposed policy: only the forms the advisor writes (matchLabels selectors, /32 or /128 blocks). */
-export function manifestOf(policy: NetworkPolicy): Record<string, unknown> {
+function manifestOf(policy: NetworkPolicy): Record<string, unknown> {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',

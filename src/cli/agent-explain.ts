@@ -26,7 +26,7 @@ export function addAgentExplainCommand(agent: Command): void {
 }
 
 /** The arguments of `bulkhead explain`, as the agent's query: it resolves the names itself. */
-export function agentQueryOf(args: readonly string[]): AgentQuery {
+function agentQueryOf(args: readonly string[]): AgentQuery {
   if (args[0] === 'pod') {
     if (args.length !== 2) throw new UsageError('usage: bulkhead agent explain pod NAMESPACE/NAME');
     return { kind: 'pod', pod: args[1]! };

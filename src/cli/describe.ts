@@ -20,7 +20,7 @@ export function describePeer(policy: Pick<NetworkPolicy, 'namespace'>, peer: Pee
   return `${pods} ${namespaces}`;
 }
 
-export function describePolicyPort(port: PolicyPort): string {
+function describePolicyPort(port: PolicyPort): string {
   if (port.port === undefined) return `${port.protocol}/any`;
   if (port.endPort !== undefined) return `${port.protocol}/${port.port}-${port.endPort}`;
   return `${port.protocol}/${port.port}`;

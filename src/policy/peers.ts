@@ -13,7 +13,7 @@ export type PeerMismatch =
   | { readonly kind: 'outside-cidr' }
   | { readonly kind: 'in-except'; readonly except: string };
 
-export function namespaceMatches(snapshot: Snapshot, policy: NetworkPolicy, peer: Peer & { kind: 'pods' }, pod: Pod): boolean {
+function namespaceMatches(snapshot: Snapshot, policy: NetworkPolicy, peer: Peer & { kind: 'pods' }, pod: Pod): boolean {
   if (!peer.namespaceSelector) return pod.namespace === policy.namespace;
   return selectorMatches(peer.namespaceSelector, snapshot.namespace(pod.namespace).labels);
 }

@@ -9,7 +9,7 @@ import { describeDrift, driftObject } from './describe.js';
 import { type KernelDrift, kernelDrift } from './drift.js';
 import { type KernelLister, nftKernelLister } from './list-kernel.js';
 
-export const DEFAULT_DRIFT_CHECK_INTERVAL_MS = 30_000;
+const DEFAULT_DRIFT_CHECK_INTERVAL_MS = 30_000;
 
 /** The log names this many differences at most (and how many there were). */
 const LOGGED_DIFFERENCES = 20;

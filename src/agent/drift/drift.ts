@@ -10,7 +10,7 @@ import { canonicalElements } from './elements.js';
 import type { ListedChain, ListedRule, ListedSet, ListedTable } from './listing.js';
 
 /** How many differing elements a difference names; the count is always whole. */
-export const ELEMENT_SAMPLE_SIZE = 5;
+const ELEMENT_SAMPLE_SIZE = 5;
 
 export type KernelDrift =
   | { readonly kind: 'table-missing'; readonly table: TableRef }

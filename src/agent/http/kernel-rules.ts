@@ -12,7 +12,7 @@ export type ChainReading =
 export type ChainReader = (chain: string) => Promise<ChainReading>;
 
 /** Bounds a listing stuck on the kernel's lock: the request fails, the agent goes on. */
-export const CHAIN_LIST_TIMEOUT_MS = 5_000;
+const CHAIN_LIST_TIMEOUT_MS = 5_000;
 
 export function nftChainReader(nftPath: string): ChainReader {
   return async (chain) =>
