@@ -5,6 +5,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { compareText } from '../../src/model/text-order.js';
 
 export interface ThrowawayNetns {
   readonly name: string;
@@ -60,17 +61,17 @@ export function useThrowawayNetns(prefix: string): ThrowawayNetns {
     },
     nft: (...args) => nftIn(args),
     nftScript: (script) => nftIn(['-f', '-'], script),
-    rulesetData: () => withoutHandles(JSON.parse(nftIn(['-j', 'list', 'ruleset']))) as ReturnType<ThrowawayNetns['rulesetData']>,
+    rulesetData: () => comparableListing(JSON.parse(nftIn(['-j', 'list', 'ruleset']))) as ReturnType<ThrowawayNetns['rulesetData']>,
   };
 }
 
-function withoutHandles(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutHandles);
+/** An nft JSON listing without handles, its set elements sorted: equal for equal rulesets however they were built. */
+function comparableListing(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(comparableListing);
   if (typeof value !== 'object' || value === null) return value;
   const entries = Object.entries(value).filter(([key]) => key !== 'handle');
-  const sortedElements = (elements: unknown[]) =>
-    elements.map(withoutHandles).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-  return Object.fromEntries(entries.map(([key, v]) => [key, key === 'elem' && Array.isArray(v) ? sortedElements(v) : withoutHandles(v)]));
+  const sortedElements = (elements: unknown[]) => elements.map(comparableListing).sort((a, b) => compareText(JSON.stringify(a), JSON.stringify(b)));
+  return Object.fromEntries(entries.map(([key, v]) => [key, key === 'elem' && Array.isArray(v) ? sortedElements(v) : comparableListing(v)]));
 }
 
 /** Writes a script the tests run as a program (a wrapper standing in for nft, say). */
