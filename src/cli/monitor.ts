@@ -1,6 +1,6 @@
 // `bulkhead monitor`: follows a node's verdict stream (the agent's GET /monitor, JSON lines) and prints each
-// record as it comes, one line of text or the record's JSON. Agents produce dropped and audit records; allowed
-// (sampled new connections) is accepted as a filter for the agents that will produce it.
+// record as it comes, one line of text or the record's JSON. Agents produce dropped and audit records, and allowed
+// ones (sampled new connections) when started with --monitor-allowed.
 import { type Command, Option } from 'commander';
 import { FLOW_VERDICTS, type FlowRecord, type FlowVerdict, readFlowLines } from '../advise/flow-record.js';
 import { AgentRequestError } from './agent-client.js';
@@ -35,7 +35,7 @@ export function addMonitorCommand(program: Command): void {
     .option('--context <name>', 'with --node: the kubeconfig context (default its current one)')
     .option('--agent-port <port>', 'with --node: the port of the agents found on the nodes', parsePortNumber, AGENT_PORT)
     .option('--pod <ns/name>', 'only records with this pod at either end')
-    .addOption(new Option('--verdict <verdict>', 'only records of this verdict (agents produce no allowed records yet)').choices(FLOW_VERDICTS))
+    .addOption(new Option('--verdict <verdict>', 'only records of this verdict (allowed: agents started with --monitor-allowed)').choices(FLOW_VERDICTS))
     .option('--recent', 'begin with the records the agent still holds (its last 1,000)')
     .addOption(new Option('-o, --output <format>', 'one line of text per record, or the record as one JSON line').choices(['text', 'json']).default('text'))
     .action(async (flags: MonitorFlags) => {
