@@ -52,13 +52,17 @@ export class AgentRequestError extends Error {}
 /** Long enough for an agent listing two chains under load; short enough not to hold a command on a dead node. */
 export const AGENT_TIMEOUT_MS = 5_000;
 
-function explainUrl(agent: string, query: AgentQuery): URL {
-  let url: URL;
+/** `path` on the agent at `agent` (`http://HOST:PORT`). */
+export function agentUrl(agent: string, path: string): URL {
   try {
-    url = new URL('/explain', agent);
+    return new URL(path, agent);
   } catch {
     throw new AgentRequestError(`invalid agent URL '${agent}': expected http://HOST:PORT`);
   }
+}
+
+function explainUrl(agent: string, query: AgentQuery): URL {
+  const url = agentUrl(agent, '/explain');
   const parameters: Record<string, string> =
     query.kind === 'pod'
       ? { pod: query.pod }
@@ -98,7 +102,8 @@ export async function askAgent(agent: string, query: AgentQuery, timeoutMs = AGE
 }
 
 /** fetch's TypeError hides the reason (ECONNREFUSED, a DNS failure) in its cause. */
-function fetchFailure(error: unknown, timeoutMs: number): string {
+/** Why a request to an agent got no answer, in a few words: a timeout, the connection's error, else the message. */
+export function fetchFailure(error: unknown, timeoutMs: number): string {
   if (error instanceof Error && error.name === 'TimeoutError') return `no answer in ${timeoutMs} ms`;
   const cause = error instanceof Error ? error.cause : undefined;
   // Several addresses tried make an AggregateError with no message of its own.

@@ -3,7 +3,7 @@
 import type { FlowRecord } from '../advise/flow-record.js';
 import { readFlowLines } from '../advise/flow-record.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
-import { AGENT_TIMEOUT_MS, AgentRequestError } from './agent-client.js';
+import { AGENT_TIMEOUT_MS, AgentRequestError, agentUrl, fetchFailure } from './agent-client.js';
 import { AGENT_LABEL, AGENT_NAMESPACE, findAgent } from './agent-discovery.js';
 
 export interface FlowSource {
@@ -38,12 +38,7 @@ export function clusterAgents(snapshot: Snapshot, port: number): FlowSource[] {
 }
 
 export function flowsUrl(agent: string, query: AgentFlowsQuery): URL {
-  let url: URL;
-  try {
-    url = new URL('/flows', agent);
-  } catch {
-    throw new AgentRequestError(`invalid agent URL '${agent}': expected http://HOST:PORT`);
-  }
+  const url = agentUrl(agent, '/flows');
   url.searchParams.set('namespace', query.namespace);
   if (query.since !== undefined) url.searchParams.set('since', query.since);
   return url;
@@ -59,7 +54,7 @@ export async function agentFlows(source: FlowSource, query: AgentFlowsQuery, tim
     response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { Accept: 'application/x-ndjson' } });
     text = await response.text();
   } catch (error) {
-    throw new AgentRequestError(`${where} cannot be reached: ${failure(error, timeoutMs)}`);
+    throw new AgentRequestError(`${where} cannot be reached: ${fetchFailure(error, timeoutMs)}`);
   }
   if (!response.ok) {
     let message = text.trim().slice(0, 200);
@@ -91,11 +86,4 @@ export async function flowsOfAgents(
  */
 export function mergeFlowRecords(perAgent: readonly (readonly FlowRecord[])[]): FlowRecord[] {
   return perAgent.flat().sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
-}
-
-function failure(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && error.name === 'TimeoutError') return `no answer in ${timeoutMs} ms`;
-  const cause = error instanceof Error ? error.cause : undefined;
-  if (cause instanceof Error) return cause.message || String((cause as NodeJS.ErrnoException).code ?? cause.name);
-  return error instanceof Error ? error.message : String(error);
 }
