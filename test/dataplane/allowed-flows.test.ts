@@ -64,6 +64,20 @@ async function flowsOf(nodeName: string): Promise<FlowRecord[]> {
   return [...reading.records];
 }
 
+/** The records /monitor holds for the query (recent=1), read for a second: the stream itself never ends. */
+async function monitorRecords(nodeName: string, query: string): Promise<FlowRecord[]> {
+  const curl = await run('ip', ['netns', 'exec', live().lab.node(nodeName).netns, 'curl', '-sSN', '--max-time', '1', `${AGENT}/monitor?recent=1&${query}`]).catch(
+    (error: { code?: number; stdout?: string }) => {
+      // 28: the --max-time that ends the stream.
+      if (error.code === 28 && error.stdout !== undefined) return { stdout: error.stdout };
+      throw error;
+    },
+  );
+  const reading = readFlowLines(curl.stdout);
+  if (!reading.ok) throw new Error(`/monitor of ${nodeName}, line ${reading.line}: ${reading.message}`);
+  return [...reading.records];
+}
+
 const flowText = (r: Pick<FlowRecord, 'direction' | 'from' | 'to' | 'port' | 'protocol'>) => `${r.direction} ${r.from} -> ${r.to} ${r.port}/${r.protocol}`;
 
 async function until<T>(what: () => string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
@@ -105,6 +119,11 @@ describe('allowed flows sampled by the agents, and the advisor fed from them', (
       expect(demo.map(flowText).sort()).toEqual(expected[node]);
       expect(demo.every((r) => r.node === node && r.verdict === 'allowed' && Date.now() - Date.parse(r.time) < 120_000)).toBe(true);
     }
+
+    // The same records in the verdict stream, as `bulkhead monitor --verdict allowed` reads it.
+    const streamed = await monitorRecords('node2', 'verdict=allowed&pod=default/backend');
+    expect(streamed.map(flowText)).toContain('ingress default/frontend -> default/backend 8080/TCP');
+    expect(streamed.every((r) => r.verdict === 'allowed')).toBe(true);
 
     // The advisor, as an operator runs it on a node: every agent of the cluster, found through the API server.
     const node1 = lab.lab.node('node1');
