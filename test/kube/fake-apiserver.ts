@@ -111,6 +111,18 @@ export interface FakeApiServer {
 
 const byKey = (a: ApiObject, b: ApiObject) => (objectKey(a) < objectKey(b) ? -1 : objectKey(a) > objectKey(b) ? 1 : 0);
 
+/** Index of the first of `sorted` (by key) whose key is greater than `key`. */
+function firstAfter(sorted: readonly ApiObject[], key: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (objectKey(sorted[middle]!) > key) high = middle;
+    else low = middle + 1;
+  }
+  return low;
+}
+
 export async function startFakeApiServer(options: FakeApiServerOptions = {}): Promise<FakeApiServer> {
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 1_000;
   const tooLargeWaitMs = options.tooLargeResourceVersionWaitMs ?? 3_000;
@@ -146,6 +158,15 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
 
   const listItems = (route: Route, objects: Iterable<ApiObject>, filter: WatchFilter) =>
     [...objects].filter((o) => objectMatches(route.resource, filter, o)).sort(byKey);
+  // The pages of one list read the same state: sort it once, not once a page (a 100,000-pod list is 200 pages).
+  let lastList: { readonly key: string; readonly items: readonly ApiObject[] } | undefined;
+  const listItemsAt = (route: Route, at: number, filter: WatchFilter): readonly ApiObject[] => {
+    const key = JSON.stringify([route.resource.name, route.namespace ?? null, at, filter]);
+    if (lastList?.key === key) return lastList.items;
+    const objects = at === history.resourceVersion ? history.current(route.resource.name).values() : history.objectsAt(route.resource.name, at).values();
+    lastList = { key, items: listItems(route, objects, filter) };
+    return lastList.items;
+  };
 
   const list = async (route: Route, query: ListQuery, filter: WatchFilter, response: ServerResponse, record: RequestRecord) => {
     let at: number;
@@ -174,9 +195,11 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     }
     // A cache frozen before a compaction has nothing older to show than what is kept: it serves the latest.
     if (at < history.oldestAvailable) at = history.resourceVersion;
-    const objects = at === history.resourceVersion ? history.current(route.resource.name).values() : history.objectsAt(route.resource.name, at).values();
-    let items = listItems(route, objects, filter);
-    if (after !== undefined) items = items.filter((o) => objectKey(o) > after!);
+    let items = listItemsAt(route, at, filter);
+    if (after !== undefined) {
+      const start = firstAfter(items, after);
+      items = items.slice(start);
+    }
     const page = query.limit !== undefined && query.limit > 0 ? items.slice(0, query.limit) : items;
     const more = page.length < items.length;
     send(response, record, 200, {
