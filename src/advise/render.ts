@@ -1,14 +1,14 @@
 // The proposal as users apply it: multi-document YAML whose comments say what each policy is for and which
 // observed flows each rule keeps working, or JSON with the same facts as fields.
 import { Document } from 'yaml';
-import type { Direction, LabelSelector, NetworkPolicy, Peer, PolicyPort, Rule } from '../model/types.js';
+import { policyManifest } from '../model/policy-manifest.js';
 import { formatSelector } from '../policy/index.js';
 import { type ObservedFlow, flowName } from './observed-flows.js';
 import type { Proposal, ProposedPolicy } from './proposal.js';
 
 export function renderYaml(proposal: Proposal): string {
   const documents = proposal.policies.map((proposed, i) => {
-    const doc = new Document(manifestOf(proposed.policy));
+    const doc = new Document(policyManifest(proposed.policy));
     const about = purposeLine(proposal.namespace, proposed);
     doc.commentBefore = i === 0 ? [...header(proposal), '', about].map(commentText).join('\n') : commentText(about);
     for (const rule of proposed.rules) {
@@ -25,7 +25,7 @@ export function renderJson(proposal: Proposal): string {
     {
       namespace: proposal.namespace,
       flows: proposal.flows.map(flowObject),
-      policies: proposal.policies.map((p) => manifestOf(p.policy)),
+      policies: proposal.policies.map((p) => policyManifest(p.policy)),
       rules: proposal.policies.flatMap((p) =>
         p.rules.map((rule) => ({ policy: p.policy.name, direction: rule.direction, rule: rule.index, flows: rule.flows.map(flowName) })),
       ),
@@ -77,48 +77,8 @@ function commentText(line: string): string {
 }
 
 /** The manifest of a proposed policy: only the forms the advisor writes (matchLabels selectors, /32 or /128 blocks). */
-function manifestOf(policy: NetworkPolicy): Record<string, unknown> {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: { name: policy.name, namespace: policy.namespace },
-    spec: {
-      podSelector: selectorObject(policy.podSelector),
-      policyTypes: policy.policyTypes.map(policyTypeName),
-      ...(policy.ingress.length > 0 ? { ingress: policy.ingress.map((rule) => ruleObject(rule, 'from')) } : {}),
-      ...(policy.egress.length > 0 ? { egress: policy.egress.map((rule) => ruleObject(rule, 'to')) } : {}),
-    },
-  };
-}
 
-function policyTypeName(direction: Direction): 'Ingress' | 'Egress' {
-  return direction === 'ingress' ? 'Ingress' : 'Egress';
-}
 
-function ruleObject(rule: Rule, peersField: 'from' | 'to'): Record<string, unknown> {
-  return { [peersField]: rule.peers.map(peerObject), ports: rule.ports.map(portObject) };
-}
 
-function peerObject(peer: Peer): Record<string, unknown> {
-  switch (peer.kind) {
-    case 'pods':
-      return {
-        ...(peer.namespaceSelector ? { namespaceSelector: selectorObject(peer.namespaceSelector) } : {}),
-        ...(peer.podSelector ? { podSelector: selectorObject(peer.podSelector) } : {}),
-      };
-    case 'ipBlock':
-      return { ipBlock: { cidr: peer.ipBlock.cidr } };
-    default: {
-      const unreachable: never = peer;
-      return unreachable;
-    }
-  }
-}
 
-function portObject(port: PolicyPort): Record<string, unknown> {
-  return { protocol: port.protocol, port: port.port };
-}
 
-function selectorObject(selector: LabelSelector): Record<string, unknown> {
-  return Object.keys(selector.matchLabels).length > 0 ? { matchLabels: { ...selector.matchLabels } } : {};
-}

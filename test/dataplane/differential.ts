@@ -13,7 +13,7 @@ import { type ConnectionVerdict, rulesOf } from '../../src/policy/index.js';
 import type { Snapshot } from '../../src/snapshot/snapshot.js';
 import { PROBE_PORTS, randomCluster } from '../support/arbitraries.js';
 import { type Cluster, describeProbe, type PodDeclaration, type Probe, type ProbeResult, type Scenario, type Served } from './harness.js';
-import { policyObject } from './manifest-text.js';
+import { policyManifest } from '../../src/model/policy-manifest.js';
 
 /** randomCluster's size: up to 12 pods in up to 3 namespaces, up to 6 policies. */
 export const DEFAULT_CLUSTER_SIZE = 12;
@@ -344,7 +344,7 @@ async function reproduction(cluster: Cluster, replay: string, seed: number, resu
     '--- the two ends',
     ...podTexts,
     '--- the policies isolating them',
-    ...policies.map((p) => stringify(policyObject(p))),
+    ...policies.map((p) => stringify(policyManifest(p))),
     '--- their chains',
     ...chains,
   ].join('\n');
