@@ -2,6 +2,7 @@
 // observed flows each rule keeps working, or JSON with the same facts as fields.
 import { Document } from 'yaml';
 import { policyManifest } from '../model/policy-manifest.js';
+import { podKey } from '../model/types.js';
 import { formatSelector } from '../policy/index.js';
 import { type ObservedFlow, flowName } from './observed-flows.js';
 import type { Proposal, ProposedPolicy } from './proposal.js';
@@ -67,7 +68,7 @@ function describeFlow(flow: ObservedFlow): string {
 }
 
 function flowObject(flow: ObservedFlow) {
-  const [from, to] = [flow.from, flow.to].map((end) => (end.kind === 'pod' ? `${end.pod.namespace}/${end.pod.name}` : end.ip));
+  const [from, to] = [flow.from, flow.to].map((end) => (end.kind === 'pod' ? podKey(end.pod) : end.ip));
   return { from, to, port: flow.port, protocol: flow.protocol, records: flow.records, firstSeen: flow.firstSeen, lastSeen: flow.lastSeen };
 }
 

@@ -40,7 +40,7 @@ export function resolveDenied(logged: NflogRecord, timeMs: number, context: Reso
   const flow = packetFlow(logged.payload);
   if ('skip' in flow) return { kind: 'skipped', reason: flow.skip, detail: flow.detail };
 
-  const ownerKey = `${owner.namespace}/${owner.pod}`;
+  const ownerKey = podKey({ namespace: owner.namespace, name: owner.pod });
   const pod = view.snapshot.pod(ownerKey);
   const ownAddress = owner.direction === 'ingress' ? flow.destination : flow.source;
   // The pod chain saw the pod's own address on its side. Measured on kernel 6.18: nflog can hand over a small
