@@ -1,7 +1,7 @@
 import { type Pod, podKey } from '../model/types.js';
 import { canonicalIP } from '../snapshot/snapshot.js';
 import { IFNAME_MAX_LENGTH } from './names.js';
-import { type Expression, type SetElement, address, drop, etherType, iifname, match, setRef } from './nft-json.js';
+import { type Expression, type SetElement, accept, address, drop, etherType, iifname, match, setRef } from './nft-json.js';
 import { BINDING_TABLE, type TablePlan, setPlan } from './plan.js';
 import type { CompileProblem } from './problems.js';
 
@@ -31,6 +31,8 @@ export const BINDING_PRIORITY = -200;
 // IPv6 a pod sends before or besides its own address: duplicate address detection from `::`, and neighbour
 // discovery and router solicitation from its link-local fe80::/10 address. ARP is not IP and is never matched.
 const IPV6_UNBOUND_SOURCES: Expression = { set: ['::', { prefix: { addr: 'fe80::', len: 10 } }] };
+// ARP and every other EtherType pass: source binding speaks of IP addresses.
+const IP_ETHER_TYPES: Expression = { set: ['ip', 'ip6'] };
 
 /**
  * Table `bridge bulkhead`: a frame entering from a bound pod's veth must carry one of that pod's addresses, or
@@ -74,26 +76,24 @@ export function bindingTable(
         {
           name: 'prerouting',
           hook: { type: 'filter', hook: 'prerouting', prio: BINDING_PRIORITY, policy: 'accept' },
+          // A frame from a bound pod is one lookup of its (veth, source) pair and an accept: what every allowed
+          // packet pays. Only frames that miss (forged sources, unbound veths, IPv6 link-local) go further.
           rules: [
             {
-              // The frame's protocol first: one compare spares every frame of the other family a set lookup.
-              expr: [
-                match(etherType, 'ip'),
-                match(iifname, setRef('pod_ports')),
-                match({ concat: [iifname, address(4, 'saddr')] }, setRef('pod_src4'), '!='),
-                drop,
-              ],
-              comment: 'IPv4 source is not an address of the pod behind this veth',
+              expr: [match(etherType, 'ip'), match({ concat: [iifname, address(4, 'saddr')] }, setRef('pod_src4')), accept],
+              comment: 'IPv4 source is an address of the pod behind this veth',
             },
             {
-              expr: [
-                match(etherType, 'ip6'),
-                match(iifname, setRef('pod_ports')),
-                match(address(6, 'saddr'), IPV6_UNBOUND_SOURCES, '!='),
-                match({ concat: [iifname, address(6, 'saddr')] }, setRef('pod_src6'), '!='),
-                drop,
-              ],
-              comment: 'IPv6 source is not an address of the pod behind this veth (link-local and :: pass)',
+              expr: [match(etherType, 'ip6'), match({ concat: [iifname, address(6, 'saddr')] }, setRef('pod_src6')), accept],
+              comment: 'IPv6 source is an address of the pod behind this veth',
+            },
+            {
+              expr: [match(etherType, 'ip6'), match(address(6, 'saddr'), IPV6_UNBOUND_SOURCES), accept],
+              comment: 'IPv6 link-local and :: sources (neighbour discovery, duplicate address detection)',
+            },
+            {
+              expr: [match(etherType, IP_ETHER_TYPES), match(iifname, setRef('pod_ports')), drop],
+              comment: 'source is not an address of the pod behind this veth',
             },
           ],
         },

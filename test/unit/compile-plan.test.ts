@@ -304,16 +304,18 @@ describe('compilePlan: source binding', () => {
     expect(result.problems).toMatchObject([{ kind: 'inexpressible', object: 'Pod shop/web', field: 'binding.hostIfname' }]);
   });
 
-  it('lets IPv6 link-local and unspecified sources pass and drops other foreign sources', () => {
+  it('accepts a bound (veth, source) pair with one lookup, lets IPv6 link-local and :: pass, and drops other IP sources of bound veths', () => {
     const result = compile([web], [], bindings);
-    const [v4, v6] = bridge(result).chains[0]!.rules;
-    expect(JSON.stringify(v4!.expr)).toContain('"op":"!=","left":{"concat":[{"meta":{"key":"iifname"}},{"payload":{"protocol":"ip","field":"saddr"}}]},"right":"@pod_src4"');
-    // Each rule tests the frame's EtherType first, so a frame of the other family costs no set lookup.
-    expect(v4!.expr[0]).toEqual({ match: { op: '==', left: { meta: { key: 'protocol' } }, right: 'ip' } });
-    expect(v6!.expr[0]).toEqual({ match: { op: '==', left: { meta: { key: 'protocol' } }, right: 'ip6' } });
-    expect(v6!.expr[2]).toEqual({
-      match: { op: '!=', left: { payload: { protocol: 'ip6', field: 'saddr' } }, right: { set: ['::', { prefix: { addr: 'fe80::', len: 10 } }] } },
-    });
+    const protocol = (right: unknown) => ({ match: { op: '==', left: { meta: { key: 'protocol' } }, right } });
+    const saddr = (family: 'ip' | 'ip6') => ({ payload: { protocol: family, field: 'saddr' } });
+    const iifname = { meta: { key: 'iifname' } };
+    // An allowed frame is one protocol compare and one lookup of its (veth, source) pair; nothing after it runs.
+    expect(bridge(result).chains[0]!.rules.map((rule) => rule.expr)).toEqual([
+      [protocol('ip'), { match: { op: '==', left: { concat: [iifname, saddr('ip')] }, right: '@pod_src4' } }, { accept: null }],
+      [protocol('ip6'), { match: { op: '==', left: { concat: [iifname, saddr('ip6')] }, right: '@pod_src6' } }, { accept: null }],
+      [protocol('ip6'), { match: { op: '==', left: saddr('ip6'), right: { set: ['::', { prefix: { addr: 'fe80::', len: 10 } }] } } }, { accept: null }],
+      [protocol({ set: ['ip', 'ip6'] }), { match: { op: '==', left: iifname, right: '@pod_ports' } }, { drop: null }],
+    ]);
   });
 });
 
