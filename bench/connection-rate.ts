@@ -1,16 +1,17 @@
 // Benchmark: what Bulkhead's rules cost new connections (target: the rate with rules >= 0.95 of the rate
-// without, at every size). The netns lab runs four Flannel-like nodes built alike, in one kernel:
+// without, at every size, "without" being the same lab with conntrack on and the `inet bulkhead` table absent).
+// The netns lab runs six Flannel-like nodes built alike, in one kernel, as three sides of two nodes each:
 //   with:    node1 and node2 hold the compiled plans of a generated cluster (both tables, as the agent applies them)
-//   without: node3 and node4 hold no Bulkhead table; conntrack is on there as everywhere (the lab's masquerade
-//            tables need it, and every run checks that it tracks the connections)
-// On each side a client pod opens TCP connections one after another (bench/connect-load.py) to a server on its
-// own node (same-node) or on the other node of its side (cross-node), for a fixed time. One client process serves
-// both sides, taking turns of 50 connections (a few milliseconds) ABBA, so drift and the other work on the
-// machine fall on both sides alike; nothing is reloaded between runs.
+//   binding: node3 and node4 hold only their pods' source-binding table `bridge bulkhead`: the issue's "without"
+//   none:    node5 and node6 hold no Bulkhead table at all, so what the binding table costs shows too
+// Conntrack is on everywhere (the lab's masquerade tables need it, and every run checks that it tracks the
+// connections). On each side a client pod opens TCP connections one after another (bench/connect-load.py) to a
+// server on its own node (same-node) or on the other node of its side (cross-node), for a fixed time. One client
+// process serves the three sides, taking turns of 50 connections (a few milliseconds) ABCCBA, so drift and the
+// other work on the machine fall on every side alike; nothing is reloaded between runs.
 // The probing pods are isolated both ways and their policy sorts last among those that select them, so a SYN
 // walks the whole pod chain, and the rule that lets it pass looks it up in the set of every pod of the cluster.
-// First an A/A calibration (no rules on either side: what the sides differ by when nothing does); last, each of
-// the two tables alone (policy, source binding) with the last size's plans: where the cost lies.
+// First an A/A calibration: no rules on any side, its ratios are the method's own error.
 // Run: npx tsx bench/connection-rate.ts [seconds per run = 4] [grid: default|full]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
-import { type NftTransaction, type Plan, compilePlan, fullTransaction, podChainName } from '../src/compile/index.js';
+import { type Plan, compilePlan, fullTransaction, podChainName } from '../src/compile/index.js';
 import type { Direction, NetworkPolicy, Pod } from '../src/model/types.js';
 import { createNftRunner, type NftRunner } from '../src/nft/index.js';
 import { readCniCache } from '../src/node/cni-cache.js';
@@ -60,8 +61,20 @@ const PYTHON = '/usr/bin/python3';
 // (same CPU or not) moves connect latency by half, and would otherwise differ from run to run.
 const PINNED = ['taskset', '-c', '1'] as const;
 const LOAD_SCRIPT = fileURLToPath(new URL('./connect-load.py', import.meta.url));
-const MODES = ['with', 'without'] as const;
+const MODES = ['with', 'binding', 'none'] as const;
 type Mode = (typeof MODES)[number];
+/** The ratios reported: the target's (with ÷ binding: only `inet bulkhead` differs), and each against no table. */
+const RATIOS = [
+  ['with', 'binding'],
+  ['with', 'none'],
+  ['binding', 'none'],
+] as const satisfies readonly (readonly [Mode, Mode])[];
+const NODES: Readonly<Record<Mode, readonly [string, string]>> = {
+  with: ['node1', 'node2'],
+  binding: ['node3', 'node4'],
+  none: ['node5', 'node6'],
+};
+const POD_PREFIX: Readonly<Record<Mode, string>> = { with: 'probe', binding: 'baseline', none: 'bare' };
 const PATHS = ['same-node', 'cross-node'] as const;
 type PathName = (typeof PATHS)[number];
 // More failed connects than this means the plan or the machine is broken, not slow.
@@ -76,14 +89,6 @@ interface LoadRun {
   readonly p99Us: number;
   readonly failures: Readonly<Record<string, number>>;
 }
-
-const withoutBulkhead: NftTransaction = {
-  nftables: (['inet', 'bridge'] as const).flatMap((family) => [
-    // Added first, so that the delete cannot fail on a table that is not there.
-    { add: { table: { family, name: 'bulkhead' } } },
-    { delete: { table: { family, name: 'bulkhead' } } },
-  ]),
-};
 
 /** One side's pods: a client, a server on the client's node, a server on the side's other node. */
 interface Side {
@@ -100,37 +105,52 @@ async function main(): Promise<void> {
   if (grid === undefined) throw new Error(`unknown grid ${gridName}: one of ${Object.keys(GRIDS).join(', ')}`);
   const machine = describeMachine();
   const started = performance.now();
-  const lab = await createLab({ nodes: 4, outside: false });
+  const lab = await createLab({ nodes: 6, outside: false });
   const servers: ChildProcess[] = [];
   const runners: NftRunner[] = [];
   try {
-    const side = async (prefix: string, node: string, other: string): Promise<Side> => ({
-      client: await lab.addPod({ namespace: NAMESPACE, name: `${prefix}-client`, node }),
-      localServer: await lab.addPod({ namespace: NAMESPACE, name: `${prefix}-server-local`, node }),
-      remoteServer: await lab.addPod({ namespace: NAMESPACE, name: `${prefix}-server-remote`, node: other }),
-    });
-    const sides: Record<Mode, Side> = { with: await side('probe', 'node1', 'node2'), without: await side('bare', 'node3', 'node4') };
+    const sides = {} as Record<Mode, Side>;
+    for (const mode of MODES) {
+      const [node, other] = NODES[mode];
+      const prefix = POD_PREFIX[mode];
+      sides[mode] = {
+        client: await lab.addPod({ namespace: NAMESPACE, name: `${prefix}-client`, node }),
+        localServer: await lab.addPod({ namespace: NAMESPACE, name: `${prefix}-server-local`, node }),
+        remoteServer: await lab.addPod({ namespace: NAMESPACE, name: `${prefix}-server-remote`, node: other }),
+      };
+    }
     // On node1 and in no snapshot: no peer set holds its address, so the local server's chain must drop it.
     const stranger = await lab.addPod({ namespace: NAMESPACE, name: 'stranger', node: 'node1' });
     for (const mode of MODES) {
       for (const server of [sides[mode].localServer, sides[mode].remoteServer]) servers.push(await startServer(server));
     }
-    const enforcing = await Promise.all(
-      [lab.node('node1'), lab.node('node2')].map(async (node) => {
-        const runner = createNftRunner({ logger: pino({ level: 'silent' }), nftPath: nftWrapper(lab, node) });
-        runners.push(runner);
-        return { node, runner, bindings: (await readCniCache(node.cniResultsDir)).bindings };
-      }),
-    );
+    const tableNode = async (name: string) => {
+      const node = lab.node(name);
+      const runner = createNftRunner({ logger: pino({ level: 'silent' }), nftPath: nftWrapper(lab, node) });
+      runners.push(runner);
+      return { node, runner, bindings: (await readCniCache(node.cniResultsDir)).bindings };
+    };
+    const enforcing = await Promise.all(NODES.with.map(tableNode));
+    const baseline = await Promise.all(NODES.binding.map(tableNode));
 
-    // A/A first: both sides without rules. Its ratios are what the two sides differ by when nothing does.
-    log('calibration: no rules on either side');
+    // A/A first: no rules on any side. Its ratios are what the sides differ by when nothing does.
+    log('calibration: no rules on any side');
     await checkReachability(lab, sides, stranger, 'connected');
     const calibrationRuns = await alternateRuns(lab, sides);
     const calibration = Object.fromEntries(PATHS.map((path) => [path, comparison(calibrationRuns.runs[path])]));
 
+    // The binding side's tables: its own pods' source bindings, the same at every size.
+    const baselineSnapshot = buildSnapshot(baselineCluster(sides.binding));
+    await Promise.all(
+      baseline.map(async ({ node, runner, bindings }) => {
+        const plan = compilePlan(baselineSnapshot, { nodeName: node.name, bindings }).plan;
+        const bindingOnly = { ...plan, tables: plan.tables.filter((table) => table.family === 'bridge') };
+        assertBinds(bindingOnly, node.name === sides.binding.client.node ? sides.binding.client : sides.binding.remoteServer);
+        await applyPlan(node, runner, bindingOnly);
+      }),
+    );
+
     const points = [];
-    let lastPlans: readonly Plan[] = [];
     for (const size of grid) {
       log(`${size.policies} policies, ${size.pods} pods`);
       const compileStart = performance.now();
@@ -144,8 +164,6 @@ async function main(): Promise<void> {
       await checkReachability(lab, sides, stranger, 'timeout');
 
       const { runs, tracked } = await alternateRuns(lab, sides);
-      lastPlans = plans;
-
       points.push({
         policies: size.policies,
         pods: size.pods,
@@ -157,27 +175,9 @@ async function main(): Promise<void> {
           localServerIngress: probeChain(plan1, sides.with.localServer, 'ingress', 'zz-probe-ingress'),
           remoteServerIngress: probeChain(plan2, sides.with.remoteServer, 'ingress', 'zz-probe-ingress'),
         },
-        conntrackEntriesAfterRun: { with: median(tracked.with), without: median(tracked.without) },
+        conntrackEntriesAfterRun: Object.fromEntries(MODES.map((mode) => [mode, median(tracked[mode])])),
         paths: Object.fromEntries(PATHS.map((path) => [path, comparison(runs[path])])),
       });
-    }
-
-    // Where the cost lies: each of the two tables alone, with the last size's plans.
-    const tables: Record<string, unknown> = {};
-    for (const family of ['inet', 'bridge'] as const) {
-      log(`only the ${family} table of the last size`);
-      await Promise.all(
-        enforcing.map(async ({ node, runner }, i) => {
-          const plan = lastPlans[i]!;
-          const outcome = await runner.apply(withoutBulkhead);
-          if (!outcome.ok) throw new Error(`${node.name}: cannot delete the tables: ${outcome.failure.messages.join('; ')}`);
-          await applyPlan(node, runner, { ...plan, tables: plan.tables.filter((table) => table.family === family) });
-        }),
-      );
-      // Without the policy table nothing is isolated, and the stranger gets through.
-      await checkReachability(lab, sides, stranger, family === 'inet' ? 'timeout' : 'connected');
-      const { runs } = await alternateRuns(lab, sides);
-      tables[`${family} bulkhead only`] = Object.fromEntries(PATHS.map((path) => [path, comparison(runs[path])]));
     }
 
     console.log(
@@ -192,7 +192,6 @@ async function main(): Promise<void> {
           wallSeconds: round((performance.now() - started) / 1000, 1),
           calibration,
           points,
-          tables,
         },
         null,
         2,
@@ -205,13 +204,11 @@ async function main(): Promise<void> {
   }
 }
 
-/** Both sides' clients against their servers on one path, REPEATS times a path; conntrack checked on both. */
+/** Every side's client against its servers on one path, REPEATS times a path; conntrack checked on every side. */
 async function alternateRuns(lab: Lab, sides: Record<Mode, Side>) {
-  const runs: Record<PathName, Record<Mode, LoadRun[]>> = {
-    'same-node': { with: [], without: [] },
-    'cross-node': { with: [], without: [] },
-  };
-  const tracked: Record<Mode, number[]> = { with: [], without: [] };
+  const byMode = (): Record<Mode, LoadRun[]> => ({ with: [], binding: [], none: [] });
+  const runs: Record<PathName, Record<Mode, LoadRun[]>> = { 'same-node': byMode(), 'cross-node': byMode() };
+  const tracked: Record<Mode, number[]> = { with: [], binding: [], none: [] };
   for (let repeat = 0; repeat < REPEATS; repeat++) {
     for (const path of PATHS) {
       const server = (mode: Mode) => (path === 'same-node' ? sides[mode].localServer : sides[mode].remoteServer);
@@ -279,6 +276,31 @@ function clusterWithProbes(size: Size, probes: Side) {
     pods,
     policies: [...generated.policies, probePolicy('zz-probe-egress', 'client', 'egress'), probePolicy('zz-probe-ingress', 'server', 'ingress')],
   };
+}
+
+/** The binding side's pods, alone: its nodes' source-binding tables need only their own pods. */
+function baselineCluster(side: Side) {
+  const pod = (lab: LabPod): Pod => ({
+    namespace: lab.namespace,
+    name: lab.name,
+    labels: {},
+    ips: [lab.ipv4, canonicalIP(lab.ipv6)],
+    hostNetwork: false,
+    nodeName: lab.node,
+    ports: [],
+  });
+  return {
+    namespaces: [{ name: NAMESPACE, implicit: false, labels: { 'kubernetes.io/metadata.name': NAMESPACE } }],
+    pods: [side.client, side.localServer, side.remoteServer].map(pod),
+    policies: [],
+  };
+}
+
+/** The plan binds the pod's veth to its address: the binding side's baseline really holds the binding table. */
+function assertBinds(plan: Plan, pod: LabPod): void {
+  const set = plan.tables.find((t) => t.family === 'bridge')?.sets.find((s) => s.name === 'pod_src4');
+  const bound = set?.elements.some((e) => JSON.stringify(e) === JSON.stringify({ concat: [pod.hostVeth, pod.ipv4] }));
+  if (!bound) throw new Error(`the binding table of ${pod.node} does not bind ${pod.label} (${pod.hostVeth}, ${pod.ipv4})`);
 }
 
 /** How long the probing pod's chain is, where the probe policy's rule sits in it, and how big its peer set is. */
@@ -358,6 +380,7 @@ async function checkReachability(lab: Lab, sides: Record<Mode, Side>, stranger: 
   }
 }
 
+/** Each side's figures (median of its runs) and the ratios between sides (RATIOS: "with/binding" is the target's). */
 function comparison(runs: Record<Mode, LoadRun[]>) {
   const summary = (of: readonly LoadRun[]) => ({
     perSecond: Math.round(median(of.map((r) => r.perSecond))),
@@ -365,15 +388,18 @@ function comparison(runs: Record<Mode, LoadRun[]>) {
     p99Us: round(median(of.map((r) => r.p99Us)), 1),
     perSecondRuns: of.map((r) => Math.round(r.perSecond)),
   });
-  const withRules = summary(runs.with);
-  const without = summary(runs.without);
-  return {
-    with: withRules,
-    without,
-    rateRatio: round(withRules.perSecond / without.perSecond, 3),
-    p50Ratio: round(withRules.p50Us / without.p50Us, 3),
-    p99Ratio: round(withRules.p99Us / without.p99Us, 3),
-  };
+  const sides = Object.fromEntries(MODES.map((mode) => [mode, summary(runs[mode])])) as Record<Mode, ReturnType<typeof summary>>;
+  const ratios = Object.fromEntries(
+    RATIOS.map(([a, b]) => [
+      `${a}/${b}`,
+      {
+        rate: round(sides[a].perSecond / sides[b].perSecond, 3),
+        p50: round(sides[a].p50Us / sides[b].p50Us, 3),
+        p99: round(sides[a].p99Us / sides[b].p99Us, 3),
+      },
+    ]),
+  );
+  return { sides, ratios };
 }
 
 await main();

@@ -30,12 +30,15 @@ interface Side {
   p50Us: number;
   p99Us: number;
 }
+type Mode = 'with' | 'binding' | 'none';
+interface Ratio {
+  rate: number;
+  p50: number;
+  p99: number;
+}
 interface Comparison {
-  with: Side;
-  without: Side;
-  rateRatio: number;
-  p50Ratio: number;
-  p99Ratio: number;
+  sides: Record<Mode, Side>;
+  ratios: Record<'with/binding' | 'with/none' | 'binding/none', Ratio>;
 }
 type Paths = Record<'same-node' | 'cross-node', Comparison>;
 interface Chain {
@@ -81,7 +84,6 @@ interface ConnectionRate {
     chains: { clientEgress: Chain; localServerIngress: Chain; remoteServerIngress: Chain };
     paths: Paths;
   }[];
-  tables: Record<string, Paths>;
 }
 
 const directory = process.argv[2];
@@ -157,33 +159,31 @@ lines.push(
 lines.push('');
 lines.push(
   `**Connection rate** (\`connection-rate.ts\`: ${rate.secondsPerRun} s a run, median of ${rate.runsPerMode}; ` +
-    `with / without, ratio = with ÷ without; ${Math.round(rate.wallSeconds)} s in all)`,
+    `sides *with* (both tables) / *binding* (the binding table only: the target's "without") / *none* (no Bulkhead table); ` +
+    `${Math.round(rate.wallSeconds)} s in all)`,
 );
 lines.push('');
+const sidesCell = (c: Comparison, figure: keyof Side) => `${n(c.sides.with[figure])} / ${n(c.sides.binding[figure])} / ${n(c.sides.none[figure])}`;
 const pathCells = (c: Comparison) => [
-  `${n(c.with.perSecond)} / ${n(c.without.perSecond)}`,
-  `**${c.rateRatio.toFixed(3)}**`,
-  `${c.with.p50Us} / ${c.without.p50Us}`,
-  `${c.with.p99Us} / ${c.without.p99Us}`,
+  sidesCell(c, 'perSecond'),
+  `**${c.ratios['with/binding'].rate.toFixed(3)}**`,
+  c.ratios['with/none'].rate.toFixed(3),
+  c.ratios['binding/none'].rate.toFixed(3),
+  sidesCell(c, 'p50Us'),
 ];
 const chainCell = (c: Chain) => `${c.probeRule}/${c.rules}`;
+const pathHeader = (path: string) => [
+  `${path} conn/s (with / binding / none)`,
+  '**with ÷ binding**',
+  'with ÷ none',
+  'binding ÷ none',
+  'p50 µs',
+];
 lines.push(
   table(
+    ['policies', 'pod IPs in the peer set', 'rule reached / chain length (client egress, server ingress)', ...pathHeader('same-node'), ...pathHeader('cross-node')],
     [
-      'policies',
-      'pod IPs in the peer set',
-      'rule reached / chain length (client egress, server ingress)',
-      'same-node conn/s',
-      'ratio',
-      'p50 µs',
-      'p99 µs',
-      'cross-node conn/s',
-      'ratio',
-      'p50 µs',
-      'p99 µs',
-    ],
-    [
-      ['A/A calibration: no rules on either side', '', '', ...pathCells(rate.calibration['same-node']), ...pathCells(rate.calibration['cross-node'])],
+      ['A/A calibration: no rules on any side', '', '', ...pathCells(rate.calibration['same-node']), ...pathCells(rate.calibration['cross-node'])],
       ...rate.points.map((p) => [
         n(p.policies),
         n(p.chains.clientEgress.peerSetAddresses),
@@ -191,7 +191,6 @@ lines.push(
         ...pathCells(p.paths['same-node']),
         ...pathCells(p.paths['cross-node']),
       ]),
-      ...Object.entries(rate.tables).map(([name, paths]) => [name, '', '', ...pathCells(paths['same-node']), ...pathCells(paths['cross-node'])]),
     ],
   ),
 );
