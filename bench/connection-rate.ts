@@ -55,7 +55,8 @@ const PORT = 8080;
 const NAMESPACE = 'ns-0';
 const PODS_PER_NODE = 100;
 const POLICIES_PER_NAMESPACE = 10;
-const REPEATS = 3;
+// Five runs a path and mode, their median reported: three left single sizes 1-2 % apart from run to run.
+const REPEATS = 5;
 const PYTHON = '/usr/bin/python3';
 // The client and every server run on this one CPU: where the scheduler puts a client relative to its server
 // (same CPU or not) moves connect latency by half, and would otherwise differ from run to run.
