@@ -55,7 +55,7 @@ const result = await inThrowawayNetns('new-pod-window', async () => {
     await mkdir(cniResultsDir);
     const agent = await startAgent({
       nodeName: NODE,
-      source: { kind: 'cluster', connection: { kind: 'kubeconfig', path: kubeconfig } },
+      source: { kind: 'cluster', connection: { kind: 'kubeconfig', paths: [kubeconfig] } },
       cniResultsDir,
       ...(failClosed ? { unknownLocalPods: { podCidrs: [LOCAL_CIDR] } } : {}),
       logger: pino({ level: 'error' }, process.stderr),

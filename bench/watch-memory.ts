@@ -36,7 +36,7 @@ try {
 
   const before = heapUsed();
   const started = performance.now();
-  const watch = watchCluster({ connection: { kind: 'kubeconfig', path: kubeconfig }, logger: pino({ level: 'silent' }) });
+  const watch = watchCluster({ connection: { kind: 'kubeconfig', paths: [kubeconfig] }, logger: pino({ level: 'silent' }) });
   await watch.synced();
   const syncedMs = performance.now() - started;
   const input = watch.state.snapshotInput();

@@ -131,7 +131,7 @@ function sourceErrors(source: AgentSource): string[] {
     case 'manifests':
       return source.directory.trim() === '' ? ['--manifests: must not be empty'] : [];
     case 'cluster':
-      return source.connection.kind === 'kubeconfig' && source.connection.path.trim() === '' ? ['--kubeconfig: must not be empty'] : [];
+      return source.connection.kind === 'kubeconfig' && source.connection.paths.some((path) => path.trim() === '') ? ['--kubeconfig: must not be empty'] : [];
     default: {
       const unreachable: never = source;
       return [`unknown source ${JSON.stringify(unreachable)}`];

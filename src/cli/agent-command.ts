@@ -7,6 +7,7 @@ import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../agent
 import type { AgentOptions } from '../agent/options.js';
 import { type MonitorAllowedOption, parseMonitorRate } from '../compile/allowed-sample.js';
 import { UsageError } from './args.js';
+import { kubeconfigPaths } from '../kube/connection.js';
 
 /** The flags as commander hands them over. */
 export interface AgentFlags {
@@ -126,15 +127,12 @@ function agentSource(flags: AgentFlags, kubeconfigEnv: string | undefined): Agen
     }
     return { kind: 'manifests', directory: flags.manifests };
   }
-  const path = flags.kubeconfig ?? (kubeconfigEnv === '' ? undefined : kubeconfigEnv);
-  if (path === undefined) {
+  const paths = flags.kubeconfig !== undefined ? [flags.kubeconfig] : kubeconfigPaths(kubeconfigEnv);
+  if (paths.length === 0) {
     if (flags.context !== undefined) throw new UsageError('--context needs a kubeconfig: give --kubeconfig or set $KUBECONFIG');
     return { kind: 'cluster', connection: { kind: 'in-cluster' } };
   }
-  if (flags.kubeconfig === undefined && path.includes(':')) {
-    throw new UsageError(`$KUBECONFIG lists several files (${path}): name the one to use with --kubeconfig`);
-  }
-  return { kind: 'cluster', connection: { kind: 'kubeconfig', path, ...(flags.context !== undefined ? { context: flags.context } : {}) } };
+  return { kind: 'cluster', connection: { kind: 'kubeconfig', paths, ...(flags.context !== undefined ? { context: flags.context } : {}) } };
 }
 
 /** subnet.env's text, or undefined when flannel has not written one here. */

@@ -1,9 +1,9 @@
 // Reading the live cluster (--cluster, or no -f): its objects read once through a kubeconfig as kubectl finds it,
 // in place of manifest files.
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { ApiError } from '../kube/api-errors.js';
-import { type ClusterConnection, createApiClient, describeConnection, loadKubeConfig } from '../kube/connection.js';
+import { type ClusterConnection, createApiClient, describeConnection, kubeconfigPaths, loadKubeConfig } from '../kube/connection.js';
 import { readCluster } from '../kube/read-cluster.js';
 import type { ValidationError } from '../model/types.js';
 import { buildSnapshot, type Snapshot } from '../snapshot/snapshot.js';
@@ -30,15 +30,9 @@ export interface ClusterObjects {
 const REQUEST_TIMEOUT_MS = 20_000;
 
 function kubeconfigConnection(flags: KubeconfigFlags, env: NodeJS.ProcessEnv = process.env): ClusterConnection {
-  const path = flags.kubeconfig ?? kubeconfigFromEnvironment(env) ?? join(homedir(), '.kube', 'config');
-  return { kind: 'kubeconfig', path, ...(flags.context !== undefined ? { context: flags.context } : {}) };
-}
-
-function kubeconfigFromEnvironment(env: NodeJS.ProcessEnv): string | undefined {
-  const paths = (env['KUBECONFIG'] ?? '').split(delimiter).filter((path) => path !== '');
-  // kubectl merges several files by rules of its own; reading only one of them would quietly differ from it.
-  if (paths.length > 1) throw new ClusterAccessError(`KUBECONFIG lists ${paths.length} files: name the one to use with --kubeconfig`);
-  return paths[0];
+  const fromEnvironment = kubeconfigPaths(env['KUBECONFIG']);
+  const paths = flags.kubeconfig !== undefined ? [flags.kubeconfig] : fromEnvironment.length > 0 ? fromEnvironment : [join(homedir(), '.kube', 'config')];
+  return { kind: 'kubeconfig', paths, ...(flags.context !== undefined ? { context: flags.context } : {}) };
 }
 
 /** Reads namespaces, pods and NetworkPolicies of the cluster the kubeconfig points at. */

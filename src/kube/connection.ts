@@ -3,16 +3,21 @@
 // a plain GET for lists. Lists are not read through the library's typed API clients: their deserialization
 // drops fields the library's model does not know and renames others (`from` becomes `_from`), so a policy
 // would not be read as the API server holds it, and list items would differ from watch events.
+import { existsSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { delimiter } from 'node:path';
+import { type Cluster, type Context, KubeConfig, type User, Watch } from '@kubernetes/client-node';
 import { ApiError } from './api-errors.js';
 
 export type ClusterConnection =
   /** The pod's service account: KUBERNETES_SERVICE_HOST/PORT, its token and CA. */
   | { readonly kind: 'in-cluster' }
-  /** A kubeconfig file; its current context unless one is named. */
-  | { readonly kind: 'kubeconfig'; readonly path: string; readonly context?: string };
+  /**
+   * Kubeconfig files (several when $KUBECONFIG lists several), merged as kubectl merges them; the current
+   * context unless one is named.
+   */
+  | { readonly kind: 'kubeconfig'; readonly paths: readonly string[]; readonly context?: string };
 
 export type QueryParameters = Readonly<Record<string, string>>;
 
@@ -40,10 +45,10 @@ export function loadKubeConfig(connection: ClusterConnection): KubeConfig {
       config.loadFromCluster();
       break;
     case 'kubeconfig':
-      config.loadFromFile(connection.path);
+      config.loadFromOptions(mergedKubeconfigs(connection.paths));
       if (connection.context !== undefined) {
         if (!config.getContextObject(connection.context)) {
-          throw new Error(`kubeconfig ${connection.path}: no context named "${connection.context}"`);
+          throw new Error(`kubeconfig ${connection.paths.join(delimiter)}: no context named "${connection.context}"`);
         }
         config.setCurrentContext(connection.context);
       }
@@ -57,12 +62,41 @@ export function loadKubeConfig(connection: ClusterConnection): KubeConfig {
   return config;
 }
 
+/** The files $KUBECONFIG lists (none when it is unset or empty). */
+export function kubeconfigPaths(kubeconfigVariable: string | undefined): string[] {
+  return (kubeconfigVariable ?? '').split(delimiter).filter((path) => path !== '');
+}
+
+/**
+ * kubectl's merge of $KUBECONFIG's files: the first file to name a cluster, user or context, or to set
+ * current-context, wins; files of a list that do not exist are skipped, unless none does. (The library's own
+ * merge lets a later file's current-context win and refuses a name given twice.)
+ */
+function mergedKubeconfigs(paths: readonly string[]) {
+  const existing = paths.length > 1 ? paths.filter((path) => existsSync(path)) : paths;
+  if (existing.length === 0) throw new Error(`none of the files exists: ${paths.join(', ')}`);
+  const clusters = new Map<string, Cluster>();
+  const users = new Map<string, User>();
+  const contexts = new Map<string, Context>();
+  let currentContext = '';
+  for (const path of existing) {
+    const file = new KubeConfig();
+    // Relative certificate and key paths are resolved against the file's own directory here.
+    file.loadFromFile(path);
+    for (const cluster of file.getClusters()) if (!clusters.has(cluster.name)) clusters.set(cluster.name, cluster);
+    for (const user of file.getUsers()) if (!users.has(user.name)) users.set(user.name, user);
+    for (const context of file.getContexts()) if (!contexts.has(context.name)) contexts.set(context.name, context);
+    if (currentContext === '') currentContext = file.getCurrentContext() ?? '';
+  }
+  return { clusters: [...clusters.values()], users: [...users.values()], contexts: [...contexts.values()], currentContext };
+}
+
 export function describeConnection(connection: ClusterConnection): string {
   switch (connection.kind) {
     case 'in-cluster':
       return 'in-cluster config';
     case 'kubeconfig':
-      return `kubeconfig ${connection.path}${connection.context !== undefined ? ` (context ${connection.context})` : ''}`;
+      return `kubeconfig ${connection.paths.join(delimiter)}${connection.context !== undefined ? ` (context ${connection.context})` : ''}`;
     default: {
       const unreachable: never = connection;
       return String(unreachable);

@@ -107,7 +107,7 @@ async function agentOptions(
 ): Promise<AgentOptions> {
   return {
     nodeName: NODE,
-    source: { kind: 'cluster', connection: { kind: 'kubeconfig', path: await kubeconfigFor(server) }, timing: { ...FAST_TIMING, resyncIntervalMs } },
+    source: { kind: 'cluster', connection: { kind: 'kubeconfig', paths: [await kubeconfigFor(server)] }, timing: { ...FAST_TIMING, resyncIntervalMs } },
     cniResultsDir,
     nftPath: agentNetns.nftPath,
     debounceMs: 20,

@@ -33,7 +33,7 @@ export async function startWatchedCluster(
   setup(server);
   const path = await writeKubeconfig([{ name: 'fake', server: server.url, caCertificate: server.caCertificate, token: 'test-token' }]);
   const watch = watchCluster({
-    connection: { kind: 'kubeconfig', path },
+    connection: { kind: 'kubeconfig', paths: [path] },
     logger: pino({ level: process.env['BULKHEAD_TEST_LOG'] ?? 'silent' }),
     timing: { ...FAST_TIMING, ...options.timing },
   });

@@ -37,13 +37,13 @@ describe('bulkhead agent flags', () => {
   it('reads a kubeconfig from --kubeconfig or $KUBECONFIG, with --context', () => {
     expect(options(['--node-name', 'n', '--kubeconfig', '/k', '--context', 'prod']).source).toEqual({
       kind: 'cluster',
-      connection: { kind: 'kubeconfig', path: '/k', context: 'prod' },
+      connection: { kind: 'kubeconfig', paths: ['/k'], context: 'prod' },
     });
     expect(options(['--node-name', 'n'], { KUBECONFIG: '/home/me/.kube/config' }).source).toEqual({
       kind: 'cluster',
-      connection: { kind: 'kubeconfig', path: '/home/me/.kube/config' },
+      connection: { kind: 'kubeconfig', paths: ['/home/me/.kube/config'] },
     });
-    expect(() => options(['--node-name', 'n'], { KUBECONFIG: '/a:/b' })).toThrow('$KUBECONFIG lists several files (/a:/b): name the one to use with --kubeconfig');
+    expect(options(['--node-name', 'n'], { KUBECONFIG: '/a::/b' }).source).toEqual({ kind: 'cluster', connection: { kind: 'kubeconfig', paths: ['/a', '/b'] } });
     expect(() => options(['--node-name', 'n', '--context', 'prod'])).toThrow('--context needs a kubeconfig: give --kubeconfig or set $KUBECONFIG');
   });
 

@@ -143,7 +143,7 @@ describe('resolveAgentOptions', () => {
   it('keeps the cluster source, the fail-closed CIDRs and the HTTP endpoint', () => {
     const options = {
       nodeName: 'node-a',
-      source: { kind: 'cluster', connection: { kind: 'kubeconfig', path: '/k', context: 'prod' } },
+      source: { kind: 'cluster', connection: { kind: 'kubeconfig', paths: ['/k'], context: 'prod' } },
       unknownLocalPods: { podCidrs: ['10.244.1.0/24', 'fd00:10:244:1::/64'] },
       http: { address: '127.0.0.1', port: 9650, explain: false },
     } as const;

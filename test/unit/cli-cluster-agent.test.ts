@@ -83,7 +83,7 @@ beforeAll(async () => {
   server = await startFakeApiServer();
   populate(server);
   kubeconfig = await writeKubeconfig([{ name: 'fake', server: server.url, caCertificate: server.caCertificate }]);
-  const client = createApiClient(loadKubeConfig({ kind: 'kubeconfig', path: kubeconfig }), 5_000);
+  const client = createApiClient(loadKubeConfig({ kind: 'kubeconfig', paths: [kubeconfig] }), 5_000);
   const { input } = await readCluster(client);
   snapshot = buildSnapshot(input);
   staleSnapshot = buildSnapshot({ ...input, policies: [] });

@@ -251,10 +251,24 @@ describe('a cluster that cannot be read is one line and exit 2', () => {
     );
   });
 
-  it('KUBECONFIG naming several files, which kubectl would merge', async () => {
+  it('KUBECONFIG naming several files: merged as kubectl merges them (first current-context wins, missing files skipped)', async () => {
+    const args = ['simulate', '--cluster', '-o', 'json'];
+    const [threeTierAlone, lockdownAlone, merged, mergedLockdown, reversed] = await Promise.all([
+      bulkhead(args, { ...process.env, KUBECONFIG: threeTierConfig }),
+      bulkhead([...args, '--context', 'lockdown'], { ...process.env, KUBECONFIG: lockdownConfig }),
+      bulkhead(args, { ...process.env, KUBECONFIG: `/nonexistent/config:${threeTierConfig}:${lockdownConfig}` }),
+      bulkhead([...args, '--context', 'lockdown'], { ...process.env, KUBECONFIG: `${threeTierConfig}:${lockdownConfig}` }),
+      // lockdownConfig's current context is `elsewhere`, a server that refuses connections: it comes first now.
+      bulkhead(args, { ...process.env, KUBECONFIG: `${lockdownConfig}:${threeTierConfig}` }),
+    ]);
+    expect(threeTierAlone.code).toBe(0);
+    expect(merged).toEqual(threeTierAlone);
+    expect(lockdownAlone.code).toBe(0);
+    expect(mergedLockdown).toEqual(lockdownAlone);
+    expectOneLine(reversed, /^bulkhead: cannot read the cluster at https:\/\/127\.0\.0\.1:1 \(kubeconfig .*\): .*ECONNREFUSED/);
     expectOneLine(
-      await bulkhead(['simulate', '--cluster'], { ...process.env, KUBECONFIG: `${threeTierConfig}:${lockdownConfig}` }),
-      /^bulkhead: KUBECONFIG lists 2 files: name the one to use with --kubeconfig$/,
+      await bulkhead(args, { ...process.env, KUBECONFIG: '/nonexistent/a:/nonexistent/b' }),
+      /^bulkhead: cannot use kubeconfig \/nonexistent\/a:\/nonexistent\/b: none of the files exists: \/nonexistent\/a, \/nonexistent\/b/,
     );
   });
 });
