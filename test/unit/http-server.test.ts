@@ -2,8 +2,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type AgentHttpServer, startAgentHttpServer } from '../../src/agent/http/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type AgentHttpServer, MAX_CONCURRENT_EXPLAIN, startAgentHttpServer } from '../../src/agent/http/index.js';
 import type { ServedAgent } from '../../src/agent/http/served-agent.js';
 import { snapshotOf, pod } from '../support/builders.js';
 
@@ -63,6 +63,29 @@ describe('agent HTTP server', () => {
     await server.close();
     server = undefined;
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it(`answers at most ${MAX_CONCURRENT_EXPLAIN} /explain at once: more get 429 and Retry-After, other endpoints none`, async () => {
+    let release!: (error: Error) => void;
+    const held = new Promise<never>((_resolve, reject) => (release = reject));
+    let asked = 0;
+    const slow: ServedAgent = { ...agent, dropCounts: () => (asked++, held) };
+    server = await startAgentHttpServer(slow, { address: '127.0.0.1', port: 0, explain: true, nodeName: 'node-a', logger });
+    const explain = `${server.url}/explain?pod=default/local`;
+    const answering = Array.from({ length: MAX_CONCURRENT_EXPLAIN }, () => fetch(explain));
+    await vi.waitFor(() => expect(asked).toBe(MAX_CONCURRENT_EXPLAIN));
+    const refused = await fetch(explain);
+    expect([refused.status, refused.headers.get('retry-after'), await refused.json()]).toEqual([
+      429,
+      '1',
+      { error: `${MAX_CONCURRENT_EXPLAIN} explain requests are being answered: try again in a second` },
+    ]);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server.url}/explain?pod=default/nobody`)).status).toBe(429);
+    release(new Error('nft: cannot read counters'));
+    expect((await Promise.all(answering)).map((reply) => reply.status)).toEqual(Array(MAX_CONCURRENT_EXPLAIN).fill(500));
+    // Their slots are free again.
+    expect((await fetch(`${server.url}/explain?pod=default/nobody`)).status).toBe(404);
   });
 
   it('fails to start on a port already taken', async () => {

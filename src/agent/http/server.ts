@@ -7,8 +7,16 @@ import { resolveNftPath } from '../../nft/process.js';
 import type { FlowStore } from '../flows/index.js';
 import { MONITOR_PATH, type MonitorHub, serveMonitor } from '../monitor/index.js';
 import { nftChainReader } from './kernel-rules.js';
-import { answer, errorAnswer, type RouteContext } from './routes.js';
+import { answer, errorAnswer, type HttpAnswer, type RouteContext } from './routes.js';
 import type { ServedAgent } from './served-agent.js';
+
+/**
+ * /explain answers at once, at most: each reads the kernel with nft, and a client looping on it must not fill the
+ * node with nft processes or hold up the agent's syncs. More get 429 and Retry-After; the other endpoints are
+ * never limited.
+ */
+export const MAX_CONCURRENT_EXPLAIN = 4;
+const EXPLAIN_PATH = '/explain';
 
 export interface AgentHttpServerOptions {
   readonly address: string;
@@ -45,13 +53,27 @@ export async function startAgentHttpServer(agent: ServedAgent, options: AgentHtt
     monitor: options.monitor !== undefined,
     ...(options.flows ? { flows: options.flows } : {}),
   };
+  let explaining = 0;
   const server: Server = createServer((request, response) => {
     const method = request.method ?? 'GET';
     const url = request.url ?? '/';
+    const pathname = pathOf(url);
     // A stream, not an answer: it stays open while the reader follows it.
-    if (options.monitor && new URL(url, 'http://agent').pathname === MONITOR_PATH) return serveMonitor(request, response, options.monitor, log);
-    answer(method, url, context)
-      .catch((cause: unknown) => errorAnswer(500, `cannot answer ${method} ${url}: ${cause instanceof Error ? cause.message : String(cause)}`))
+    if (options.monitor && pathname === MONITOR_PATH) return serveMonitor(request, response, options.monitor, log);
+    const limited = pathname === EXPLAIN_PATH && options.explain;
+    let reply: Promise<HttpAnswer>;
+    if (limited && explaining >= MAX_CONCURRENT_EXPLAIN) {
+      const busy = errorAnswer(429, `${MAX_CONCURRENT_EXPLAIN} explain requests are being answered: try again in a second`);
+      reply = Promise.resolve({ ...busy, headers: { 'retry-after': '1' } });
+    } else {
+      if (limited) explaining++;
+      reply = answer(method, url, context)
+        .catch((cause: unknown) => errorAnswer(500, `cannot answer ${method} ${url}: ${cause instanceof Error ? cause.message : String(cause)}`))
+        .finally(() => {
+          if (limited) explaining--;
+        });
+    }
+    reply
       .then((reply) => {
         // 503 is the expected answer while not ready (the kubelet's probe asks every few seconds): not an error.
         if (reply.status >= 500 && reply.status !== 503) log.error({ request: `${method} ${url}`, status: reply.status, error: reply.error }, 'request failed');
@@ -83,4 +105,13 @@ export async function startAgentHttpServer(agent: ServedAgent, options: AgentHtt
         server.closeIdleConnections();
       }),
   };
+}
+
+/** The request's path; undefined when the target does not parse (answer() then fails the request, naming it). */
+function pathOf(url: string): string | undefined {
+  try {
+    return new URL(url, 'http://agent').pathname;
+  } catch {
+    return undefined;
+  }
 }
