@@ -119,6 +119,39 @@ describe('rules', () => {
   });
 });
 
+describe('rule literals', () => {
+  const ports = (elements: readonly unknown[], op = '==') => ({
+    expr: [
+      { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@peer4_a' } },
+      { match: { op, left: { concat: [{ meta: { key: 'l4proto' } }, { payload: { protocol: 'th', field: 'dport' } }] }, right: { set: elements } } },
+      { accept: null },
+    ],
+    comment: 'prod/p ingress[0]',
+  });
+
+  it('are part of the signature: ports, protocols by name or number, in any order', () => {
+    const planned = ports([{ concat: ['tcp', 8080] }, { concat: ['udp', { range: [5000, 5010] }] }]);
+    expect(ruleSignature(planned)).toBe('accept @peer4_a l4proto.dport{17 . 5000-5010, 6 . 8080} "prod/p ingress[0]"');
+    expect(ruleSignature(ports([{ concat: [17, { range: [5000, 5010] }] }, { concat: [6, 8080] }]))).toBe(ruleSignature(planned));
+    expect(ruleSignature(ports([{ concat: ['tcp', 8081] }, { concat: ['udp', { range: [5000, 5010] }] }]))).not.toBe(ruleSignature(planned));
+    expect(ruleSignature(ports([{ concat: ['tcp', 8080] }, { concat: ['udp', { range: [5000, 5010] }] }], '!='))).not.toBe(ruleSignature(planned));
+  });
+
+  it('read addresses by what they cover, and leave out the dependencies nft may drop', () => {
+    const sources = (right: unknown) => ({
+      expr: [
+        { match: { op: '==', left: { meta: { key: 'protocol' } }, right: 'ip6' } },
+        { match: { op: '==', left: { payload: { protocol: 'ip6', field: 'saddr' } }, right } },
+        { accept: null },
+      ],
+    });
+    const planned = sources({ set: ['::', { prefix: { addr: 'fe80::', len: 10 } }] });
+    expect(ruleSignature({ expr: planned.expr.slice(1) })).toBe(ruleSignature(planned));
+    expect(ruleSignature(sources({ set: [{ prefix: { addr: 'fe80:0::', len: 10 } }, '0::0'] }))).toBe(ruleSignature(planned));
+    expect(ruleSignature(sources({ set: ['::', { prefix: { addr: 'fe80::', len: 9 } }] }))).not.toBe(ruleSignature(planned));
+  });
+});
+
 describe('listings', () => {
   it('keep only the listed table, and attach rules to their chains in order', () => {
     const json = JSON.stringify({

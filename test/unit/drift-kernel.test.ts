@@ -1,5 +1,6 @@
 // kernelDrift against what the real nft lists: a compiled plan applied in a throwaway netns shows no drift, and
 // each way of tampering with the tables is found and named.
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -88,6 +89,21 @@ describe('kernel drift against the real nft', () => {
     expect(await drift()).toEqual([]);
   });
 
+  // The golden plans of every seed demo (SCTP, endPort ranges, named ports, IPv6, ipBlocks, the unknown-pods
+  // guard): whatever nft makes of their rules and sets, none of it may read as drift, or the agent would rebuild
+  // its tables at every check.
+  it.each(goldenPlans())('finds none in the golden plan of %s', async (_name, golden) => {
+    nft('flush', 'ruleset');
+    await apply(fullTransaction(golden));
+    expect(await drift(golden)).toEqual([]);
+  });
+
+  it('finds none with the sampling chain of allowed connections (--monitor-allowed)', async () => {
+    const sampled = compilePlan(snapshotOf({ pods: [db, web], policies: [allowDb] }), { nodeName: 'node-a', bindings, monitorAllowed: { ratePerSecond: 7 } }).plan;
+    await apply(fullTransaction(sampled));
+    expect(await drift(sampled)).toEqual([]);
+  });
+
   it('finds none after a diff is applied on top', async () => {
     const web2 = pod('prod/web-2', { labels: { app: 'web' }, ips: ['10.244.3.7', 'fd00:10:244:3::7'], nodeName: 'node-c', ports: [containerPort(5432, 'pg')] });
     const after = compile([db, web2]);
@@ -144,7 +160,7 @@ describe('kernel drift against the real nft', () => {
     nft('replace', 'rule', 'inet', 'bulkhead', dispatchChain.name, 'handle', ruleHandle(dispatchChain.name, /ip daddr vmap @ingress_pods4/), 'ip daddr 192.0.2.1 accept');
     const found = await drift();
     const expected: KernelDrift[] = [
-      { kind: 'rule-differs', table: inet, chain: dispatchChain.name, index: dispatch, expected: '@ingress_pods4', found: 'accept' },
+      { kind: 'rule-differs', table: inet, chain: dispatchChain.name, index: dispatch, expected: '@ingress_pods4', found: 'accept ip daddr{192.0.2.1}' },
       { kind: 'rule-count-differs', table: inet, chain: 'pod_in_prod_db', expected: inCount, found: inCount + 1 },
       { kind: 'rule-count-differs', table: inet, chain: 'pod_out_prod_db', expected: outCount, found: outCount - 1 },
     ];
@@ -153,11 +169,23 @@ describe('kernel drift against the real nft', () => {
     expect([...found].sort(byText)).toEqual(expected.sort(byText));
     expect(found.map(describeDrift).sort()).toEqual(
       [
-        `chain inet bulkhead ${dispatchChain.name}: rule ${dispatch} is "accept", expected "@ingress_pods4"`,
+        `chain inet bulkhead ${dispatchChain.name}: rule ${dispatch} is "accept ip daddr{192.0.2.1}", expected "@ingress_pods4"`,
         `chain inet bulkhead pod_in_prod_db: ${inCount + 1} rules, expected ${inCount}`,
         `chain inet bulkhead pod_out_prod_db: ${outCount - 1} rules, expected ${outCount}`,
       ].sort(),
     );
+  });
+
+  it('finds a rule whose ports alone were changed in place, same set and comment', async () => {
+    const chain = 'pod_in_prod_db';
+    const index = rulesOf(chain).findIndex((r) => r.comment === 'prod/allow-db ingress[0]' && JSON.stringify(r.expr).includes(`@${peer4}`));
+    const planned = ruleSignature(rulesOf(chain)[index]!);
+    expect(planned).toContain('l4proto.dport{');
+    const handle = ruleHandle(chain, new RegExp(`ip saddr @${peer4} .*ingress\\[0\\]`));
+    nft('replace', 'rule', 'inet', 'bulkhead', chain, 'handle', handle, 'ip', 'saddr', `@${peer4}`, 'meta', 'l4proto', '.', 'th', 'dport', '{', 'tcp', '.', '1-65535', '}', 'accept', 'comment', '"prod/allow-db ingress[0]"');
+    expect(await drift()).toEqual([
+      { kind: 'rule-differs', table: inet, chain, index, expected: planned, found: `accept @${peer4} l4proto.dport{6 . 1-65535} "prod/allow-db ingress[0]"` },
+    ]);
   });
 
   it('finds a base chain whose policy was changed, and objects that are not ours', async () => {
@@ -202,3 +230,10 @@ describe('kernel drift against the real nft', () => {
     await expect(lister(plan.tables)).rejects.toThrow(/cannot list table inet bulkhead: cannot run .*no-such-nft/);
   });
 });
+
+function goldenPlans(): [string, Plan][] {
+  const directory = join(import.meta.dirname, '..', 'golden', 'compile');
+  return readdirSync(directory, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => [entry.name, (JSON.parse(readFileSync(join(directory, entry.name, 'plan.json'), 'utf8')) as { plan: Plan }).plan]);
+}

@@ -2,11 +2,12 @@
 //
 // Rules are compared by what makes them matter rather than by their full expressions, because nft rewrites
 // expressions on the way in (it drops a `meta protocol ip` that `ip saddr` implies, for one): each rule by its
-// verdict, the named sets, maps and counters it uses, and its comment. Someone else's rule in one of our chains
-// changes the count; one of ours changed in place changes those.
+// verdict, the named sets, maps and counters it uses, the ports, protocols and addresses it matches literally, and
+// its comment. Someone else's rule in one of our chains changes the count; one of ours changed in place changes
+// those.
 import type { Plan, RulePlan, SetPlan, TablePlan, TableRef } from '../../compile/index.js';
 import type { BaseChainHook } from '../../compile/nft-json.js';
-import { canonicalElements } from './elements.js';
+import { canonicalElements, type ElementShape } from './elements.js';
 import type { ListedChain, ListedRule, ListedSet, ListedTable } from './listing.js';
 
 /** How many differing elements a difference names; the count is always whole. */
@@ -99,12 +100,18 @@ function rulesDrift(table: TableRef, chain: string, planned: readonly RulePlan[]
   });
 }
 
-/** `accept @peer4_ab @nport4_cd "prod/allow-db ingress[0]"`: what a rule does and with which named objects. */
+/**
+ * `accept @peer4_ab l4proto.dport{6 . 80, 17 . 53} "prod/allow-db ingress[0]"`: what a rule does, with which named
+ * objects, and which literal ports, protocols and addresses.
+ */
 export function ruleSignature(rule: RulePlan | ListedRule): string {
   const verdicts: string[] = [];
   const references = new Set<string>();
+  const literals: string[] = [];
   for (const statement of rule.expr) {
     collectReferences(statement, references);
+    const literal = literalMatch(statement);
+    if (literal !== undefined) literals.push(literal);
     if (isObject(statement)) {
       const [kind, argument] = Object.entries(statement)[0] ?? [];
       if (kind === 'accept' || kind === 'drop' || kind === 'return' || kind === 'reject' || kind === 'queue') verdicts.push(kind);
@@ -113,7 +120,46 @@ export function ruleSignature(rule: RulePlan | ListedRule): string {
     }
   }
   const comment = rule.comment === undefined ? [] : [JSON.stringify(rule.comment)];
-  return [...verdicts, ...[...references].sort(), ...comment].join(' ');
+  return [...verdicts, ...[...references].sort(), ...literals.sort(), ...comment].join(' ');
+}
+
+/**
+ * A match of literal values on a selector nft lists as it was written (ports, protocols, addresses), as one
+ * canonical text; undefined for set references (named above) and for selectors nft may drop as implied
+ * dependencies (`meta protocol`, `meta nfproto`) or that Bulkhead writes with fixed values only.
+ */
+function literalMatch(statement: unknown): string | undefined {
+  if (!isObject(statement) || !isObject(statement['match'])) return undefined;
+  const { op, left, right } = statement['match'];
+  if (typeof right === 'string' && right.startsWith('@')) return undefined;
+  const literal = literalSelector(left);
+  if (literal === undefined) return undefined;
+  const elements = isObject(right) && Array.isArray(right['set']) ? (right['set'] as readonly unknown[]) : [right];
+  const values = [...canonicalElements(literal.shape, elements)].sort().join(', ');
+  return `${op === '!=' ? '!' : ''}${literal.name}{${values}}`;
+}
+
+function literalSelector(left: unknown): { readonly name: string; readonly shape: ElementShape } | undefined {
+  if (!isObject(left)) return undefined;
+  const part = (expression: unknown): string | undefined => {
+    if (!isObject(expression)) return undefined;
+    const meta = expression['meta'];
+    if (isObject(meta) && meta['key'] === 'l4proto') return 'l4proto';
+    const payload = expression['payload'];
+    if (isObject(payload) && payload['protocol'] === 'th' && payload['field'] === 'dport') return 'dport';
+    if (isObject(payload) && (payload['protocol'] === 'ip' || payload['protocol'] === 'ip6')) {
+      if (payload['field'] === 'saddr' || payload['field'] === 'daddr') return `${payload['protocol']} ${payload['field']}`;
+    }
+    return undefined;
+  };
+  const TYPES: Readonly<Record<string, string>> = { l4proto: 'inet_proto', dport: 'inet_service' };
+  const parts = Array.isArray(left['concat']) ? (left['concat'] as readonly unknown[]).map(part) : [part(left)];
+  if (parts.some((name) => name === undefined)) return undefined;
+  const names = parts as string[];
+  const types = names.map((name) => TYPES[name] ?? (name.startsWith('ip6') ? 'ipv6_addr' : 'ipv4_addr'));
+  // A lone address selector's literal set may hold prefixes and ranges: compare the addresses it covers.
+  const interval = types.length === 1 && types[0]!.endsWith('_addr');
+  return { name: names.join('.'), shape: { type: types.length === 1 ? types[0] : types, map: false, interval } };
 }
 
 function collectReferences(value: unknown, into: Set<string>): void {
