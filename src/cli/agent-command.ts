@@ -6,8 +6,8 @@ import { FLANNEL_SUBNET_ENV, podCidrsFromFlannelSubnetEnv } from '../agent/flann
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../agent/log-options.js';
 import type { AgentOptions } from '../agent/options.js';
 import { type MonitorAllowedOption, parseMonitorRate } from '../compile/allowed-sample.js';
-import { UsageError } from './args.js';
 import { kubeconfigPaths } from '../kube/connection.js';
+import { UsageError } from './args.js';
 
 /** The flags as commander hands them over. */
 export interface AgentFlags {

@@ -139,6 +139,9 @@ function literalMatch(statement: unknown): string | undefined {
   return `${op === '!=' ? '!' : ''}${literal.name}{${values}}`;
 }
 
+// The key types of the selectors literalSelector knows, addresses aside (ipv4_addr or ipv6_addr by protocol).
+const LITERAL_TYPES: Readonly<Record<string, string>> = { l4proto: 'inet_proto', dport: 'inet_service' };
+
 function literalSelector(left: unknown): { readonly name: string; readonly shape: ElementShape } | undefined {
   if (!isObject(left)) return undefined;
   const part = (expression: unknown): string | undefined => {
@@ -152,11 +155,10 @@ function literalSelector(left: unknown): { readonly name: string; readonly shape
     }
     return undefined;
   };
-  const TYPES: Readonly<Record<string, string>> = { l4proto: 'inet_proto', dport: 'inet_service' };
   const parts = Array.isArray(left['concat']) ? (left['concat'] as readonly unknown[]).map(part) : [part(left)];
   if (parts.some((name) => name === undefined)) return undefined;
   const names = parts as string[];
-  const types = names.map((name) => TYPES[name] ?? (name.startsWith('ip6') ? 'ipv6_addr' : 'ipv4_addr'));
+  const types = names.map((name) => LITERAL_TYPES[name] ?? (name.startsWith('ip6') ? 'ipv6_addr' : 'ipv4_addr'));
   // A lone address selector's literal set may hold prefixes and ranges: compare the addresses it covers.
   const interval = types.length === 1 && types[0]!.endsWith('_addr');
   return { name: names.join('.'), shape: { type: types.length === 1 ? types[0] : types, map: false, interval } };
