@@ -14,9 +14,7 @@
 // First an A/A calibration: no rules on any side, its ratios are the method's own error.
 // Run: npx tsx bench/connection-rate.ts [seconds per run = 4] [grid: default|full]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -25,8 +23,9 @@ import { type Plan, compilePlan, fullTransaction, podChainName } from '../src/co
 import type { Direction, NetworkPolicy, Pod } from '../src/model/types.js';
 import { createNftRunner, type NftRunner } from '../src/nft/index.js';
 import { readCniCache } from '../src/node/cni-cache.js';
-import { buildSnapshot, canonicalIP } from '../src/snapshot/snapshot.js';
+import { buildSnapshot } from '../src/snapshot/snapshot.js';
 import { createLab, type Lab, type LabNode, type LabPod } from '../test/lab/lab.js';
+import { modelPod } from '../test/lab/model-pod.js';
 import { generateCluster } from './cluster-generator.js';
 import { describeMachine } from './machine.js';
 import { planSize } from './plan-size.js';
@@ -127,7 +126,7 @@ async function main(): Promise<void> {
     }
     const tableNode = async (name: string) => {
       const node = lab.node(name);
-      const runner = createNftRunner({ logger: pino({ level: 'silent' }), nftPath: nftWrapper(lab, node) });
+      const runner = createNftRunner({ logger: pino({ level: 'silent' }), nftPath: lab.nftPath(node) });
       runners.push(runner);
       return { node, runner, bindings: (await readCniCache(node.cniResultsDir)).bindings };
     };
@@ -244,15 +243,11 @@ function clusterWithProbes(size: Size, probes: Side) {
     const labNode = pod.nodeName === undefined ? undefined : labNodeNames[pod.nodeName];
     return labNode === undefined ? pod : { ...pod, nodeName: labNode };
   });
-  const probePod = (pod: LabPod, role: string, tier: string): Pod => ({
-    namespace: pod.namespace,
-    name: pod.name,
-    labels: { app: 'app-0', tier, 'prometheus.io/scrape': 'true', 'bench-role': role },
-    ips: [pod.ipv4, canonicalIP(pod.ipv6)],
-    hostNetwork: false,
-    nodeName: pod.node,
-    ports: [{ name: 'http', containerPort: PORT, protocol: 'TCP' }],
-  });
+  const probePod = (pod: LabPod, role: string, tier: string): Pod =>
+    modelPod(pod, {
+      labels: { app: 'app-0', tier, 'prometheus.io/scrape': 'true', 'bench-role': role },
+      ports: [{ name: 'http', containerPort: PORT, protocol: 'TCP' }],
+    });
   pods.push(
     probePod(probes.client, 'client', 'frontend'),
     probePod(probes.localServer, 'server', 'backend'),
@@ -281,18 +276,9 @@ function clusterWithProbes(size: Size, probes: Side) {
 
 /** The binding side's pods, alone: its nodes' source-binding tables need only their own pods. */
 function baselineCluster(side: Side) {
-  const pod = (lab: LabPod): Pod => ({
-    namespace: lab.namespace,
-    name: lab.name,
-    labels: {},
-    ips: [lab.ipv4, canonicalIP(lab.ipv6)],
-    hostNetwork: false,
-    nodeName: lab.node,
-    ports: [],
-  });
   return {
     namespaces: [{ name: NAMESPACE, implicit: false, labels: { 'kubernetes.io/metadata.name': NAMESPACE } }],
-    pods: [side.client, side.localServer, side.remoteServer].map(pod),
+    pods: [side.client, side.localServer, side.remoteServer].map((pod) => modelPod(pod)),
     policies: [],
   };
 }
@@ -321,14 +307,6 @@ function probeChain(plan: Plan, pod: LabPod, direction: Direction, policyName: s
 async function applyPlan(node: LabNode, runner: NftRunner, plan: Plan): Promise<void> {
   const outcome = await runner.apply(fullTransaction(plan));
   if (!outcome.ok) throw new Error(`${node.name}: the plan does not apply: ${outcome.failure.messages.join('; ')}`);
-}
-
-/** Runs nft in the node's namespace; the script lives in the lab's directory and goes with the lab. */
-function nftWrapper(lab: Lab, node: LabNode): string {
-  const path = join(lab.dir, node.name, 'nft-in-node');
-  writeFileSync(path, `#!/bin/sh\nexec nsenter --net=/run/netns/${node.netns} nft "$@"\n`);
-  chmodSync(path, 0o755);
-  return path;
 }
 
 /** The server: accepts and closes. It runs in the pod's namespace, so the lab's teardown ends it too. */

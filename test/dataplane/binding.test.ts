@@ -2,16 +2,14 @@
 // a forged one is dropped (IPv4 and IPv6), ARP and IPv6 neighbour discovery still work (every probe needs them),
 // and a pod the CNI cache does not know yet is not bound: its frames pass, whatever their source, and the
 // compile reports it. The plan is the compiler's, applied by the runner in the node's namespace.
-import { chmodSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilePlan, fullTransaction } from '../../src/compile/index.js';
 import { createNftRunner, type NftRunner } from '../../src/nft/index.js';
 import { readCniCache } from '../../src/node/cni-cache.js';
 import { buildSnapshot, canonicalIP } from '../../src/snapshot/snapshot.js';
-import type { Pod } from '../../src/model/types.js';
 import { createLab, type Lab, type LabPod, type LabServer } from '../lab/lab.js';
+import { modelPod } from '../lab/model-pod.js';
 
 const PORT = 5300;
 let lab: Lab;
@@ -35,26 +33,12 @@ beforeAll(async () => {
     bound = await lab.addSpoofedAddress(bound, FORGED_BY_BOUND[family]);
     unbound = await lab.addSpoofedAddress(unbound, FORGED_BY_UNBOUND[family]);
   }
-  const node = lab.node('node1');
-  const nftPath = join(lab.dir, 'nft-in-node1');
-  writeFileSync(nftPath, `#!/bin/sh\nexec nsenter --net=/run/netns/${node.netns} nft "$@"\n`);
-  chmodSync(nftPath, 0o755);
-  runner = createNftRunner({ logger: pino({ level: 'silent' }), nftPath });
+  runner = createNftRunner({ logger: pino({ level: 'silent' }), nftPath: lab.nftPath(lab.node('node1')) });
 });
 
 afterAll(async () => {
   await runner?.close();
   await lab?.destroy();
-});
-
-const asPod = (pod: LabPod): Pod => ({
-  namespace: pod.namespace,
-  name: pod.name,
-  labels: {},
-  ips: [pod.ipv4, canonicalIP(pod.ipv6)],
-  hostNetwork: false,
-  nodeName: pod.node,
-  ports: [],
 });
 
 describe('source binding with real frames', () => {
@@ -65,7 +49,7 @@ describe('source binding with real frames', () => {
     expect(bindings.map((b) => b.name).sort()).toEqual(['bound', 'target']);
     const snapshot = buildSnapshot({
       namespaces: [{ name: 'app', implicit: false, labels: { 'kubernetes.io/metadata.name': 'app' } }],
-      pods: [bound, unbound, target].map(asPod),
+      pods: [bound, unbound, target].map((pod) => modelPod(pod)),
       policies: [],
     });
     const compiled = compilePlan(snapshot, { nodeName: 'node1', bindings });

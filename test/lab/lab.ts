@@ -112,6 +112,8 @@ export interface Lab {
   startServer(where: Place, port: number, proto: Proto): Promise<LabServer>;
   probe(from: Place, toIP: string, port: number, proto: Proto, options?: ProbeOptions): Promise<Outcome>;
   exec(where: Place, argv: readonly string[], options?: ExecOptions): Promise<CommandResult>;
+  /** A script that runs `nft` in the node's namespace, as an agent there runs it (an NftRunner's nftPath); it goes with the lab. */
+  nftPath(node: LabNode): string;
   /** Starts a long-running process in a node's namespace (the agent, a hostNetwork pod); logs go to the node's logDir. */
   runInNode(node: LabNode, argv: readonly string[], options?: { name?: string; env?: NodeJS.ProcessEnv }): Promise<LabProcess>;
   /** Leaves the lab running after this process exits (lab-cli up); `destroyAll` removes it later. */
@@ -519,6 +521,12 @@ class NetnsLab implements Lab {
     rmSync(pod.cniCacheFile, { force: true });
     this.podsByNetns.delete(pod.netns);
     this.hostsInUse.get(pod.node)?.delete(Number(pod.ipv4.split('.')[3]));
+  }
+
+  nftPath(node: LabNode): string {
+    const path = join(this.dir, node.name, 'nft-in-node');
+    writeFileSync(path, `#!/bin/sh\nexec nsenter --net=/run/netns/${node.netns} nft "$@"\n`, { mode: 0o755 });
+    return path;
   }
 
   async addSpoofedAddress(pod: LabPod, ip: string): Promise<LabPod> {
